@@ -27,9 +27,7 @@ type command struct {
 }
 
 // commands lists the subcommands in the order `help` shows them.
-var commands = []command{
-	{"inspect", "print a module's manifest as JSON", runInspect},
-}
+var commands = []command{}
 
 // errUsage marks an error whose message is a usage line: exit code 2.
 var errUsage = errors.New("usage")
