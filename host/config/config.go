@@ -1,0 +1,307 @@
+// Package config loads, completes and validates the wasmrpcd daemon's YAML
+// config file.
+//
+//	cfg, err := config.Load("/etc/wasmrpcd/wasmrpcd.yaml")
+//	if err != nil {
+//		return err // every problem, each with its line and key path
+//	}
+//	m := cfg.Module("testkit")
+//	limits := cfg.Tenant(m.Tenant)
+//
+// Load and Parse decode the file through yaml.Node so that each problem
+// names its line and key path, refuse unknown keys (with a "did you mean"
+// hint), fill in the defaults, resolve relative paths against the config
+// file's directory and run Validate. A Config built in code starts from
+// Default and is checked with Validate.
+//
+// docs/CONFIG.md is the reference of every key.
+package config
+
+import (
+	"slices"
+	"time"
+)
+
+// Defaults of the top-level keys and of a tenant's limits.
+const (
+	DefaultControlExchange = "openstack"
+	DefaultAdminListen     = "127.0.0.1:9464"
+	DefaultExecutorThreads = 64
+	DefaultShutdownTimeout = Duration(30 * time.Second)
+	DefaultTenant          = "default"
+
+	DefaultMemoryLimit   = 64 * MiB
+	DefaultCallTimeout   = Duration(30 * time.Second)
+	DefaultMaxInstances  = 8
+	DefaultMaxResultSize = 4 * MiB
+)
+
+// Config is the daemon's configuration. Parse fills in every default, so
+// that a loaded Config holds the effective value of every key.
+type Config struct {
+	// TransportURL is the broker's URL, rabbit:// or amqp://, possibly with
+	// several comma-separated hosts. Required.
+	TransportURL string `yaml:"transport_url"`
+	// ControlExchange is oslo.messaging's control_exchange: the topic
+	// exchange of RPC targets and notifications. Default "openstack".
+	ControlExchange string `yaml:"control_exchange"`
+	// Server is this daemon's Target.server. Default: the host name.
+	Server string `yaml:"server"`
+	// AdminListen is the host:port of the admin HTTP server (/metrics,
+	// /healthz, /readyz, module admin); empty disables it.
+	// Default "127.0.0.1:9464".
+	AdminListen string `yaml:"admin_listen"`
+	// CacheDir is the directory of the compiled-module cache; empty keeps
+	// compiled modules in memory only. Default /var/cache/wasmrpcd for root,
+	// otherwise $XDG_CACHE_HOME/wasmrpcd or ~/.cache/wasmrpcd.
+	CacheDir string `yaml:"cache_dir"`
+	// ExecutorThreads bounds the RPC calls and notifications handled at
+	// once, over all modules (oslo's executor_thread_pool_size). Default 64.
+	ExecutorThreads int `yaml:"executor_threads"`
+	// ShutdownTimeout bounds how long the daemon waits for in-flight calls
+	// after SIGTERM before it cancels them. Default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// Log configures the daemon's log.
+	Log Log `yaml:"log"`
+	// Rabbit holds the RabbitMQ driver options, named as in oslo.messaging's
+	// [oslo_messaging_rabbit] section.
+	Rabbit Rabbit `yaml:"rabbit"`
+	// Tenants are the resource limits and permissions that modules run
+	// under, by name. A tenant named "default" always exists.
+	Tenants map[string]*Tenant `yaml:"tenants"`
+	// Modules are the wasm modules the daemon serves, in file order.
+	Modules []Module `yaml:"modules"`
+
+	// file is the name given to Load or Parse, for messages.
+	file string
+	// lines maps key paths to the lines they were read from.
+	lines map[string]int
+}
+
+// Log levels and formats.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// Log configures the daemon's log, written to stderr.
+type Log struct {
+	// Level is the least severe level logged: debug, info, warn or error.
+	// Default info.
+	Level string `yaml:"level"`
+	// Format is text (logfmt-like lines) or json (one object per line).
+	// Default text.
+	Format string `yaml:"format"`
+}
+
+// Failover strategies of Rabbit.FailoverStrategy.
+const (
+	FailoverRoundRobin = "round-robin"
+	FailoverShuffle    = "shuffle"
+)
+
+// Rabbit holds the options of oslo.messaging's RabbitMQ driver that
+// matter to a server, under oslo's names. Options oslo counts in seconds
+// are durations here ("60s"). Queues must be declared with the same
+// durable, auto-delete, HA, quorum and TTL arguments as the Python
+// servers and clients that share them, so these options must match theirs.
+type Rabbit struct {
+	// HeartbeatTimeoutThreshold is the AMQP heartbeat timeout; 0 disables
+	// heartbeats. Whole seconds. Default 60s.
+	HeartbeatTimeoutThreshold Duration `yaml:"heartbeat_timeout_threshold"`
+	// QosPrefetchCount is the consumers' prefetch count; 0 means
+	// unlimited. Default 0.
+	QosPrefetchCount int `yaml:"rabbit_qos_prefetch_count"`
+	// QuorumQueue declares queues as quorum queues (x-queue-type: quorum),
+	// which are durable whatever DurableQueues says. Conflicts with
+	// HAQueues. Default false.
+	QuorumQueue bool `yaml:"rabbit_quorum_queue"`
+	// QuorumDeliveryLimit is x-delivery-limit of quorum queues; 0 sets
+	// none. Default 0.
+	QuorumDeliveryLimit int `yaml:"rabbit_quorum_delivery_limit"`
+	// QuorumMaxMemoryLength is x-max-in-memory-length of quorum queues; 0
+	// sets none. Default 0.
+	QuorumMaxMemoryLength int `yaml:"rabbit_quorum_max_memory_length"`
+	// QuorumMaxMemoryBytes is x-max-in-memory-bytes of quorum queues; 0
+	// sets none. Default 0.
+	QuorumMaxMemoryBytes Size `yaml:"rabbit_quorum_max_memory_bytes"`
+	// TransientQueuesTTL is x-expires of reply and fanout queues, whole
+	// seconds, at least 1s. Default 30m (oslo's 1800).
+	TransientQueuesTTL Duration `yaml:"rabbit_transient_queues_ttl"`
+	// HAQueues declares queues with x-ha-policy: all (RabbitMQ before 3.0).
+	// Default false.
+	HAQueues bool `yaml:"rabbit_ha_queues"`
+	// DurableQueues declares durable exchanges and queues. Default false.
+	DurableQueues bool `yaml:"amqp_durable_queues"`
+	// AutoDelete declares auto-delete exchanges and queues. Default false.
+	AutoDelete bool `yaml:"amqp_auto_delete"`
+	// RetryInterval is the first wait before reconnecting. Default 1s.
+	RetryInterval Duration `yaml:"rabbit_retry_interval"`
+	// RetryBackoff is added to the wait after each failed reconnect.
+	// Default 2s.
+	RetryBackoff Duration `yaml:"rabbit_retry_backoff"`
+	// IntervalMax caps the wait between reconnects. Default 30s.
+	IntervalMax Duration `yaml:"rabbit_interval_max"`
+	// ReconnectDelay is the wait before reconnecting after the broker
+	// cancels a consumer. Default 1s.
+	ReconnectDelay Duration `yaml:"kombu_reconnect_delay"`
+	// MissingConsumerRetryTimeout is how long a reply is retried while the
+	// caller's reply queue is missing. Default 60s.
+	MissingConsumerRetryTimeout Duration `yaml:"kombu_missing_consumer_retry_timeout"`
+	// FailoverStrategy picks the next host of a multi-host transport URL:
+	// round-robin or shuffle. Default round-robin.
+	FailoverStrategy string `yaml:"kombu_failover_strategy"`
+}
+
+// Tenant is a set of limits and permissions modules run under. Tenants do
+// not inherit from one another: each key a tenant omits has the built-in
+// default.
+type Tenant struct {
+	// Name is the tenant's key in the tenants map.
+	Name string `yaml:"-"`
+	// MemoryLimit caps one instance's linear memory, a multiple of 64KiB
+	// from 64KiB to 4GiB. Default 64MiB.
+	MemoryLimit Size `yaml:"memory_limit"`
+	// CallTimeout bounds one call (or the caller's timeout when shorter).
+	// Default 30s.
+	CallTimeout Duration `yaml:"call_timeout"`
+	// MaxInstances bounds the instances of one module of this tenant that
+	// exist at once. Default 8.
+	MaxInstances int `yaml:"max_instances"`
+	// MaxResultSize caps the CBOR result of one call. Default 4MiB.
+	MaxResultSize Size `yaml:"max_result_size"`
+	// MaxConcurrency bounds the calls and notifications of all the
+	// tenant's modules that run at once, so that one tenant cannot take
+	// every executor thread. Default: MaxInstances.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// RPCTargets are the targets the tenant's guests may call and cast to.
+	// Default none.
+	RPCTargets []RPCTarget `yaml:"rpc_targets"`
+	// NotificationTopics are the topics the tenant's guests may emit
+	// notifications to; "*" allows any. Default none.
+	NotificationTopics []string `yaml:"notification_topics"`
+}
+
+// Module is one wasm module the daemon serves: an RPC server on its topic,
+// a notification listener on its notification topics, or both.
+type Module struct {
+	// Name identifies the module in logs, metrics and the admin API:
+	// [a-z0-9_-]+, unique.
+	Name string `yaml:"name"`
+	// Versions are the module's files. The file's `path` and `sha256`
+	// keys fill in one version; `versions` lists several, served side by
+	// side (each declares its RPC version in its manifest).
+	Versions []ModuleFile `yaml:"versions"`
+	// Topic is the RPC target topic; empty when the module only handles
+	// notifications.
+	Topic string `yaml:"topic,omitempty"`
+	// Server is the Target.server the module serves; Parse fills in
+	// Config.Server when the file names none.
+	Server string `yaml:"server"`
+	// Exchange is the exchange of the module's RPC target and
+	// notification listener; Parse fills in Config.ControlExchange.
+	Exchange string `yaml:"exchange"`
+	// Tenant names the tenant the module runs under; default "default".
+	Tenant string `yaml:"tenant"`
+	// NotificationTopics are the topics the module listens to for
+	// notifications.
+	NotificationTopics []string `yaml:"notification_topics,omitempty"`
+	// NotificationPool is the listener pool (oslo's pool): listeners in
+	// different pools each get every notification, those in one pool share
+	// them. Empty: no pool.
+	NotificationPool string `yaml:"notification_pool,omitempty"`
+}
+
+// ModuleFile is one version of a module's wasm file.
+type ModuleFile struct {
+	// Path is the .wasm file; Parse resolves a relative path against the
+	// config file's directory and makes it absolute.
+	Path string `yaml:"path"`
+	// SHA256 optionally pins the file's content: 64 hex digits, lower
+	// case after Parse.
+	SHA256 string `yaml:"sha256,omitempty"`
+}
+
+// Default returns a Config with every default filled in except those that
+// depend on the machine (Server, CacheDir) and TransportURL, and with the
+// implicit "default" tenant.
+func Default() *Config {
+	t := NewTenant(DefaultTenant)
+	return &Config{
+		ControlExchange: DefaultControlExchange,
+		AdminListen:     DefaultAdminListen,
+		ExecutorThreads: DefaultExecutorThreads,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		Log:             Log{Level: LevelInfo, Format: FormatText},
+		Rabbit:          DefaultRabbit(),
+		Tenants:         map[string]*Tenant{DefaultTenant: t},
+	}
+}
+
+// DefaultRabbit returns oslo.messaging's defaults of the Rabbit options.
+func DefaultRabbit() Rabbit {
+	const s = Duration(time.Second)
+	return Rabbit{
+		HeartbeatTimeoutThreshold:   60 * s,
+		TransientQueuesTTL:          1800 * s,
+		RetryInterval:               1 * s,
+		RetryBackoff:                2 * s,
+		IntervalMax:                 30 * s,
+		ReconnectDelay:              1 * s,
+		MissingConsumerRetryTimeout: 60 * s,
+		FailoverStrategy:            FailoverRoundRobin,
+	}
+}
+
+// NewTenant returns a tenant with the default limits and no permissions.
+func NewTenant(name string) *Tenant {
+	return &Tenant{
+		Name:           name,
+		MemoryLimit:    DefaultMemoryLimit,
+		CallTimeout:    DefaultCallTimeout,
+		MaxInstances:   DefaultMaxInstances,
+		MaxResultSize:  DefaultMaxResultSize,
+		MaxConcurrency: DefaultMaxInstances,
+	}
+}
+
+// Module returns the module named name, or nil.
+func (c *Config) Module(name string) *Module {
+	for i := range c.Modules {
+		if c.Modules[i].Name == name {
+			return &c.Modules[i]
+		}
+	}
+	return nil
+}
+
+// Tenant returns the tenant named name, or nil.
+func (c *Config) Tenant(name string) *Tenant {
+	return c.Tenants[name]
+}
+
+// TenantNames returns the tenants' names, sorted.
+func (c *Config) TenantNames() []string {
+	names := make([]string, 0, len(c.Tenants))
+	for n := range c.Tenants {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// File returns the name of the file the Config was loaded from, as given
+// to Load or Parse; empty for a Config built in code.
+func (c *Config) File() string { return c.file }
+
+// Dir returns the directory relative paths in the file resolve against.
+func (c *Config) Dir() string { return dirOf(c.file) }
+
+// Line returns the line of the file a key path (as in Problem.Path) was
+// read from, or 0.
+func (c *Config) Line(path string) int { return c.lines[path] }

@@ -1,0 +1,150 @@
+package config
+
+import (
+	"go.yaml.in/yaml/v3"
+)
+
+// given records which keys whose default depends on their absence the
+// file set.
+type given struct {
+	server   bool
+	cacheDir bool
+}
+
+// present reports whether a key's value is set: not null, aliases
+// followed.
+func present(n *yaml.Node) bool {
+	for hops := 0; n != nil && n.Kind == yaml.AliasNode && hops < 100; hops++ {
+		n = n.Alias
+	}
+	return !isNull(n)
+}
+
+// config decodes the top-level mapping into c, which holds the defaults.
+func (d *decoder) config(n *yaml.Node, c *Config) given {
+	var g given
+	d.mapping(n, "", []field{
+		{"transport_url", func(v *yaml.Node, p string) { d.str(v, p, &c.TransportURL) }},
+		{"control_exchange", func(v *yaml.Node, p string) { d.str(v, p, &c.ControlExchange) }},
+		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
+		{"admin_listen", func(v *yaml.Node, p string) { d.str(v, p, &c.AdminListen) }},
+		{"cache_dir", func(v *yaml.Node, p string) { g.cacheDir = present(v); d.str(v, p, &c.CacheDir) }},
+		{"executor_threads", func(v *yaml.Node, p string) { d.integer(v, p, &c.ExecutorThreads) }},
+		{"shutdown_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &c.ShutdownTimeout) }},
+		{"log", func(v *yaml.Node, p string) { d.log(v, p, &c.Log) }},
+		{"rabbit", func(v *yaml.Node, p string) { d.rabbit(v, p, &c.Rabbit) }},
+		{"tenants", func(v *yaml.Node, p string) { d.tenants(v, p, c) }},
+		{"modules", func(v *yaml.Node, p string) { d.modules(v, p, c) }},
+	})
+	return g
+}
+
+func (d *decoder) log(n *yaml.Node, path string, l *Log) {
+	d.mapping(n, path, []field{
+		{"level", func(v *yaml.Node, p string) { d.str(v, p, &l.Level) }},
+		{"format", func(v *yaml.Node, p string) { d.str(v, p, &l.Format) }},
+	})
+}
+
+func (d *decoder) rabbit(n *yaml.Node, path string, r *Rabbit) {
+	d.mapping(n, path, []field{
+		{"heartbeat_timeout_threshold", func(v *yaml.Node, p string) { d.duration(v, p, &r.HeartbeatTimeoutThreshold) }},
+		{"rabbit_qos_prefetch_count", func(v *yaml.Node, p string) { d.integer(v, p, &r.QosPrefetchCount) }},
+		{"rabbit_quorum_queue", func(v *yaml.Node, p string) { d.boolean(v, p, &r.QuorumQueue) }},
+		{"rabbit_quorum_delivery_limit", func(v *yaml.Node, p string) { d.integer(v, p, &r.QuorumDeliveryLimit) }},
+		{"rabbit_quorum_max_memory_length", func(v *yaml.Node, p string) { d.integer(v, p, &r.QuorumMaxMemoryLength) }},
+		{"rabbit_quorum_max_memory_bytes", func(v *yaml.Node, p string) { d.size(v, p, &r.QuorumMaxMemoryBytes) }},
+		{"rabbit_transient_queues_ttl", func(v *yaml.Node, p string) { d.duration(v, p, &r.TransientQueuesTTL) }},
+		{"rabbit_ha_queues", func(v *yaml.Node, p string) { d.boolean(v, p, &r.HAQueues) }},
+		{"amqp_durable_queues", func(v *yaml.Node, p string) { d.boolean(v, p, &r.DurableQueues) }},
+		{"amqp_auto_delete", func(v *yaml.Node, p string) { d.boolean(v, p, &r.AutoDelete) }},
+		{"rabbit_retry_interval", func(v *yaml.Node, p string) { d.duration(v, p, &r.RetryInterval) }},
+		{"rabbit_retry_backoff", func(v *yaml.Node, p string) { d.duration(v, p, &r.RetryBackoff) }},
+		{"rabbit_interval_max", func(v *yaml.Node, p string) { d.duration(v, p, &r.IntervalMax) }},
+		{"kombu_reconnect_delay", func(v *yaml.Node, p string) { d.duration(v, p, &r.ReconnectDelay) }},
+		{"kombu_missing_consumer_retry_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &r.MissingConsumerRetryTimeout) }},
+		{"kombu_failover_strategy", func(v *yaml.Node, p string) { d.str(v, p, &r.FailoverStrategy) }},
+	})
+}
+
+func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
+	d.namedMappings(n, path, func(name string, v *yaml.Node, p string) {
+		t := NewTenant(name)
+		concurrency := false
+		d.mapping(v, p, []field{
+			{"memory_limit", func(v *yaml.Node, p string) { d.size(v, p, &t.MemoryLimit) }},
+			{"call_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &t.CallTimeout) }},
+			{"max_instances", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxInstances) }},
+			{"max_result_size", func(v *yaml.Node, p string) { d.size(v, p, &t.MaxResultSize) }},
+			{"max_concurrency", func(v *yaml.Node, p string) {
+				concurrency = present(v)
+				d.integer(v, p, &t.MaxConcurrency)
+			}},
+			{"rpc_targets", func(v *yaml.Node, p string) { d.rpcTargets(v, p, &t.RPCTargets) }},
+			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &t.NotificationTopics) }},
+		})
+		if !concurrency {
+			t.MaxConcurrency = t.MaxInstances
+		}
+		c.Tenants[name] = t
+	})
+}
+
+func (d *decoder) rpcTargets(n *yaml.Node, path string, dst *[]RPCTarget) {
+	var rules []string
+	d.stringList(n, path, &rules)
+	for i, s := range rules {
+		p := index(path, i)
+		r, err := ParseRPCTarget(s)
+		if err != nil {
+			d.problems = append(d.problems, Problem{Line: d.lines[p], Path: p, Message: err.Error()})
+			continue
+		}
+		*dst = append(*dst, r)
+	}
+}
+
+func (d *decoder) modules(n *yaml.Node, path string, c *Config) {
+	d.list(n, path, func(_ int, v *yaml.Node, p string) {
+		var m Module
+		var file ModuleFile
+		var hasPath, hasSHA, hasVersions bool
+		ok := d.mapping(v, p, []field{
+			{"name", func(v *yaml.Node, p string) { d.str(v, p, &m.Name) }},
+			{"path", func(v *yaml.Node, p string) { hasPath = present(v); d.str(v, p, &file.Path) }},
+			{"sha256", func(v *yaml.Node, p string) { hasSHA = present(v); d.str(v, p, &file.SHA256) }},
+			{"versions", func(v *yaml.Node, p string) { hasVersions = present(v); d.versions(v, p, &m.Versions) }},
+			{"topic", func(v *yaml.Node, p string) { d.str(v, p, &m.Topic) }},
+			{"server", func(v *yaml.Node, p string) { d.str(v, p, &m.Server) }},
+			{"exchange", func(v *yaml.Node, p string) { d.str(v, p, &m.Exchange) }},
+			{"tenant", func(v *yaml.Node, p string) { d.str(v, p, &m.Tenant) }},
+			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &m.NotificationTopics) }},
+			{"notification_pool", func(v *yaml.Node, p string) { d.str(v, p, &m.NotificationPool) }},
+		})
+		if ok && isNull(v) {
+			d.fail(v, p, "want a module (name, path, topic, …), got null")
+		}
+		switch {
+		case hasVersions && hasPath:
+			d.problems = append(d.problems, Problem{Line: d.lines[p+".path"], Path: p + ".path", Message: "give either path or versions, not both"})
+		case hasVersions && hasSHA:
+			d.problems = append(d.problems, Problem{Line: d.lines[p+".sha256"], Path: p + ".sha256", Message: "goes with path; with versions, give each version its own sha256"})
+		case hasPath || hasSHA:
+			if hasPath {
+				m.Versions = []ModuleFile{file}
+			}
+		}
+		c.Modules = append(c.Modules, m)
+	})
+}
+
+func (d *decoder) versions(n *yaml.Node, path string, dst *[]ModuleFile) {
+	d.list(n, path, func(_ int, v *yaml.Node, p string) {
+		var f ModuleFile
+		d.mapping(v, p, []field{
+			{"path", func(v *yaml.Node, p string) { d.str(v, p, &f.Path) }},
+			{"sha256", func(v *yaml.Node, p string) { d.str(v, p, &f.SHA256) }},
+		})
+		*dst = append(*dst, f)
+	})
+}

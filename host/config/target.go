@@ -1,0 +1,136 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Any, as a whole rule, exchange, topic or notification topic, allows
+// everything in its place.
+const Any = "*"
+
+// RPCTarget is one entry of Tenant.RPCTargets: the targets a guest may
+// call or cast to. In the config file it is a string:
+//
+//	"*"                    any target
+//	"volumes"              topic volumes on the control exchange, any server, fanout too
+//	"volumes@host-a"       topic volumes, server host-a only (no fanout)
+//	"nova/compute"         topic compute on exchange nova
+//	"nova/*"               any topic on exchange nova
+//	"nova/compute@host-a"  all three
+//
+// A topic may contain dots (ironic.conductor_manager); it cannot contain
+// "/" or "@".
+type RPCTarget struct {
+	// Exchange is the target's exchange, or "*" for any. Parse fills in
+	// the control exchange when the rule names none.
+	Exchange string
+	// Topic is the target's topic, or "*" for any.
+	Topic string
+	// Server restricts the rule to direct calls and casts to this server;
+	// empty allows any server and fanout casts.
+	Server string
+}
+
+// ParseRPCTarget parses a rule written as "[exchange/]topic[@server]" or
+// "*". An omitted exchange is left empty, for the caller to fill in.
+func ParseRPCTarget(s string) (RPCTarget, error) {
+	if s == Any {
+		return RPCTarget{Exchange: Any, Topic: Any}, nil
+	}
+	if s == "" {
+		return RPCTarget{}, fmt.Errorf("empty target (want \"topic\", \"exchange/topic\", \"topic@server\" or \"*\")")
+	}
+	if r, bad := badRune(s); bad {
+		return RPCTarget{}, fmt.Errorf("target %q contains %q", clip(s), r)
+	}
+	left, server, hasServer := strings.Cut(s, "@")
+	exchange, topic, hasExchange := strings.Cut(left, "/")
+	if !hasExchange {
+		exchange, topic = "", left
+	}
+	switch {
+	case hasExchange && exchange == "":
+		return RPCTarget{}, fmt.Errorf("target %q has an empty exchange before \"/\"", clip(s))
+	case topic == "":
+		return RPCTarget{}, fmt.Errorf("target %q has an empty topic", clip(s))
+	case strings.Contains(topic, "/"):
+		return RPCTarget{}, fmt.Errorf("target %q has more than one \"/\" (want \"exchange/topic\")", clip(s))
+	case hasServer && server == "":
+		return RPCTarget{}, fmt.Errorf("target %q has an empty server after \"@\"", clip(s))
+	case server == Any:
+		return RPCTarget{}, fmt.Errorf("target %q: a server of \"*\" is the same as none; write %q", clip(s), strings.TrimSuffix(s, "@*"))
+	}
+	return RPCTarget{Exchange: exchange, Topic: topic, Server: server}, nil
+}
+
+// String writes the rule as ParseRPCTarget reads it.
+func (r RPCTarget) String() string {
+	if r.Exchange == Any && r.Topic == Any && r.Server == "" {
+		return Any
+	}
+	s := r.Topic
+	if r.Exchange != "" {
+		s = r.Exchange + "/" + s
+	}
+	if r.Server != "" {
+		s += "@" + r.Server
+	}
+	return s
+}
+
+// MarshalYAML writes the rule as String does.
+func (r RPCTarget) MarshalYAML() (any, error) { return r.String(), nil }
+
+// Allows reports whether the rule allows a call or cast to the target.
+// exchange is the effective exchange (the control exchange when the
+// target names none).
+func (r RPCTarget) Allows(exchange, topic, server string, fanout bool) bool {
+	if r.Exchange != Any && r.Exchange != exchange {
+		return false
+	}
+	if r.Topic != Any && r.Topic != topic {
+		return false
+	}
+	return r.Server == "" || (!fanout && r.Server == server)
+}
+
+// AllowsRPC reports whether the tenant's guests may call or cast to the
+// target; exchange is the effective exchange.
+func (t *Tenant) AllowsRPC(exchange, topic, server string, fanout bool) bool {
+	for _, r := range t.RPCTargets {
+		if r.Allows(exchange, topic, server, fanout) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsNotification reports whether the tenant's guests may emit
+// notifications to topic.
+func (t *Tenant) AllowsNotification(topic string) bool {
+	for _, allowed := range t.NotificationTopics {
+		if allowed == Any || allowed == topic {
+			return true
+		}
+	}
+	return false
+}
+
+// badRune returns the first rune of s that no name may hold.
+func badRune(s string) (rune, bool) {
+	for _, r := range s {
+		if badNameRune(r) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// badNameRune reports runes that no exchange, topic or server name holds:
+// white space and control characters.
+func badNameRune(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError || r == '\ufeff'
+}

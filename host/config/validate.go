@@ -1,0 +1,362 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// namePattern is what module and tenant names match.
+var namePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// Enumerations of the string options.
+var (
+	logLevels         = []string{LevelDebug, LevelInfo, LevelWarn, LevelError}
+	logFormats        = []string{FormatText, FormatJSON}
+	failoverStrategys = []string{FailoverRoundRobin, FailoverShuffle}
+)
+
+// Limits of the numeric options.
+const (
+	maxMemoryLimit   = 4 * GiB
+	maxResultSize    = 4*GiB - 1
+	maxHeartbeat     = 65535 * time.Second
+	maxPrefetchCount = 65535
+)
+
+// Validate checks every value and every reference between them, and
+// returns an *Error listing all problems, or nil. Load and Parse run it;
+// a Config built in code, or changed after loading, is checked with it.
+// It expects the defaults filled in (see Default): a module's server,
+// exchange and tenant, and a rule's exchange, must not be empty.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	v.top()
+	v.rabbit()
+	for _, name := range c.TenantNames() {
+		v.tenant(name, c.Tenants[name])
+	}
+	v.modules()
+	return newError(c.file, v.problems)
+}
+
+// validator collects the problems of one Validate.
+type validator struct {
+	c        *Config
+	problems []Problem
+}
+
+// add records a problem at path, on the line of path or of the nearest
+// key above it that the file has.
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Line: v.line(path), Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) line(path string) int {
+	for p := path; p != ""; p = parent(p) {
+		if l, ok := v.c.lines[p]; ok {
+			return l
+		}
+	}
+	return 0
+}
+
+// parent strips the last key or index from a path.
+func parent(p string) string {
+	if strings.HasSuffix(p, "]") {
+		return p[:strings.LastIndexByte(p, '[')]
+	}
+	if strings.HasSuffix(p, `"`) {
+		if i := strings.LastIndex(p, `."`); i >= 0 {
+			return p[:i]
+		}
+	}
+	i := strings.LastIndexByte(p, '.')
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// name checks an exchange, topic, server or pool name: not empty, no white
+// space or control characters.
+func (v *validator) name(path, s string) bool {
+	if s == "" {
+		v.add(path, "must not be empty")
+		return false
+	}
+	if r, bad := badRune(s); bad {
+		v.add(path, "%q contains %q", clip(s), r)
+		return false
+	}
+	return true
+}
+
+// oneOf checks an enumerated string option.
+func (v *validator) oneOf(path, what, s string, choices []string) {
+	if !slices.Contains(choices, s) {
+		v.add(path, "unknown %s %q%s", what, clip(s), hint(s, choices, "want one of "))
+	}
+}
+
+func (v *validator) atLeast(path string, n, least int) {
+	if n < least {
+		v.add(path, "must be at least %d, got %d", least, n)
+	}
+}
+
+func (v *validator) positive(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "must be positive, got %s", d)
+	}
+}
+
+func (v *validator) top() {
+	c := v.c
+	v.transportURL()
+	v.name("control_exchange", c.ControlExchange)
+	v.name("server", c.Server)
+	if c.AdminListen != "" {
+		v.listen("admin_listen", c.AdminListen)
+	}
+	v.atLeast("executor_threads", c.ExecutorThreads, 1)
+	v.positive("shutdown_timeout", c.ShutdownTimeout)
+	v.oneOf("log.level", "level", c.Log.Level, logLevels)
+	v.oneOf("log.format", "format", c.Log.Format, logFormats)
+}
+
+// transportURL checks the scheme only, and never quotes the URL: it may
+// hold a password.
+func (v *validator) transportURL() {
+	u := v.c.TransportURL
+	if strings.TrimSpace(u) == "" {
+		v.add("transport_url", "required, such as rabbit://guest:guest@127.0.0.1:5672/")
+		return
+	}
+	scheme, _, ok := strings.Cut(u, "://")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, "@:/ ") {
+		v.add("transport_url", "want rabbit://[user:pass@]host[:port][,[user:pass@]host2[:port]]/[vhost]")
+		return
+	}
+	switch strings.ToLower(scheme) {
+	case "rabbit", "amqp":
+	default:
+		v.add("transport_url", "unsupported scheme %q (want rabbit:// or amqp://)", clip(scheme))
+	}
+}
+
+func (v *validator) listen(path, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(path, "want host:port, such as 127.0.0.1:9464, got %q", clip(addr))
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		v.add(path, "port %q is not a number from 0 to 65535", clip(port))
+	}
+}
+
+func (v *validator) rabbit() {
+	r := v.c.Rabbit
+	const p = "rabbit."
+	if h := r.HeartbeatTimeoutThreshold.Std(); h < 0 || h > maxHeartbeat || h%time.Second != 0 {
+		v.add(p+"heartbeat_timeout_threshold", "must be whole seconds from 0s (no heartbeat) to %s, got %s", maxHeartbeat, h)
+	}
+	if r.QosPrefetchCount < 0 || r.QosPrefetchCount > maxPrefetchCount {
+		v.add(p+"rabbit_qos_prefetch_count", "must be from 0 (unlimited) to %d, got %d", maxPrefetchCount, r.QosPrefetchCount)
+	}
+	if r.QuorumQueue && r.HAQueues {
+		v.add(p+"rabbit_quorum_queue", "conflicts with rabbit_ha_queues: a queue is quorum or HA (mirrored), not both")
+	}
+	v.atLeast(p+"rabbit_quorum_delivery_limit", r.QuorumDeliveryLimit, 0)
+	v.atLeast(p+"rabbit_quorum_max_memory_length", r.QuorumMaxMemoryLength, 0)
+	if r.QuorumMaxMemoryBytes < 0 {
+		v.add(p+"rabbit_quorum_max_memory_bytes", "must not be negative")
+	}
+	if r.TransientQueuesTTL < Duration(time.Second) {
+		v.add(p+"rabbit_transient_queues_ttl", "must be at least 1s, got %s", r.TransientQueuesTTL)
+	}
+	v.positive(p+"rabbit_retry_interval", r.RetryInterval)
+	if r.RetryBackoff < 0 {
+		v.add(p+"rabbit_retry_backoff", "must not be negative, got %s", r.RetryBackoff)
+	}
+	v.positive(p+"rabbit_interval_max", r.IntervalMax)
+	if r.ReconnectDelay < 0 {
+		v.add(p+"kombu_reconnect_delay", "must not be negative, got %s", r.ReconnectDelay)
+	}
+	v.positive(p+"kombu_missing_consumer_retry_timeout", r.MissingConsumerRetryTimeout)
+	v.oneOf(p+"kombu_failover_strategy", "strategy", r.FailoverStrategy, failoverStrategys)
+}
+
+func (v *validator) tenant(name string, t *Tenant) {
+	p := join("tenants", name)
+	if !namePattern.MatchString(name) {
+		v.add(p, "tenant name %q must be 1 to 64 of a-z, 0-9, _ and -", clip(name))
+	}
+	if t == nil {
+		v.add(p, "tenant is nil")
+		return
+	}
+	if t.Name != name {
+		v.add(p, "Name is %q, not its key", clip(t.Name))
+	}
+	switch m := t.MemoryLimit; {
+	case m < WasmPage || m > maxMemoryLimit:
+		v.add(p+".memory_limit", "must be from 64KiB (one wasm page) to 4GiB, got %s", m)
+	case m%WasmPage != 0:
+		v.add(p+".memory_limit", "must be a multiple of 64KiB (the wasm page), got %s", m)
+	}
+	v.positive(p+".call_timeout", t.CallTimeout)
+	v.atLeast(p+".max_instances", t.MaxInstances, 1)
+	if t.MaxResultSize < 1 || t.MaxResultSize > maxResultSize {
+		v.add(p+".max_result_size", "must be from 1B to 4GiB-1B, got %s", t.MaxResultSize)
+	}
+	if _, set := v.c.lines[p+".max_concurrency"]; set || t.MaxInstances >= 1 {
+		// Unset, it follows max_instances: report only max_instances.
+		v.atLeast(p+".max_concurrency", t.MaxConcurrency, 1)
+	}
+	for i, r := range t.RPCTargets {
+		rp := index(p+".rpc_targets", i)
+		if r.Exchange == "" {
+			v.add(rp, "exchange must not be empty (\"*\" for any)")
+		} else if c, bad := badRune(r.Exchange + r.Topic + r.Server); bad {
+			v.add(rp, "target %q contains %q", clip(r.String()), c)
+		}
+		if r.Topic == "" {
+			v.add(rp, "topic must not be empty (\"*\" for any)")
+		}
+	}
+	for i, topic := range t.NotificationTopics {
+		v.name(index(p+".notification_topics", i), topic)
+	}
+}
+
+func (v *validator) modules() {
+	c := v.c
+	names := map[string]int{}
+	rpc := map[[2]string]int{}
+	listeners := map[[3]string]int{}
+	tenants := c.TenantNames()
+	for i := range c.Modules {
+		m := &c.Modules[i]
+		p := index("modules", i)
+		switch {
+		case m.Name == "":
+			v.add(p+".name", "required")
+		case !namePattern.MatchString(m.Name):
+			v.add(p+".name", "%q must be 1 to 64 of a-z, 0-9, _ and -", clip(m.Name))
+		default:
+			if j, dup := names[m.Name]; dup {
+				v.add(p+".name", "%q is already the name of %s", m.Name, v.where(index("modules", j)))
+			} else {
+				names[m.Name] = i
+			}
+		}
+		v.files(i, m)
+		if m.Topic == "" && len(m.NotificationTopics) == 0 {
+			v.add(p+".topic", "required unless notification_topics is given")
+		}
+		v.name(p+".server", m.Server)
+		exchangeOK := v.name(p+".exchange", m.Exchange)
+		if m.Tenant == "" {
+			v.add(p+".tenant", "must not be empty")
+		} else if c.Tenant(m.Tenant) == nil {
+			v.add(p+".tenant", "unknown tenant %q%s", clip(m.Tenant), hint(m.Tenant, tenants, "tenants are: "))
+		}
+		if m.Topic != "" && v.name(p+".topic", m.Topic) && exchangeOK {
+			key := [2]string{m.Exchange, m.Topic}
+			if j, dup := rpc[key]; dup {
+				v.add(p+".topic", "topic %q on exchange %q is already served by module %q (%s); serve versions of one module with versions", m.Topic, m.Exchange, c.Modules[j].Name, v.where(index("modules", j)))
+			} else {
+				rpc[key] = i
+			}
+		}
+		if m.NotificationPool != "" {
+			if len(m.NotificationTopics) == 0 {
+				v.add(p+".notification_pool", "needs notification_topics")
+			}
+			v.name(p+".notification_pool", m.NotificationPool)
+		}
+		seen := map[string]int{}
+		for k, topic := range m.NotificationTopics {
+			tp := index(p+".notification_topics", k)
+			if !v.name(tp, topic) {
+				continue
+			}
+			if j, dup := seen[topic]; dup {
+				v.add(tp, "topic %q is listed twice (also %s)", topic, v.where(index(p+".notification_topics", j)))
+				continue
+			}
+			seen[topic] = k
+			key := [3]string{m.Exchange, topic, m.NotificationPool}
+			if j, dup := listeners[key]; dup && exchangeOK {
+				pool := "without a notification_pool"
+				if m.NotificationPool != "" {
+					pool = fmt.Sprintf("in pool %q", m.NotificationPool)
+				}
+				v.add(tp, "module %q (%s) already listens to topic %q %s; listeners in one pool share the notifications, so give each its own notification_pool", c.Modules[j].Name, v.where(index("modules", j)), topic, pool)
+			} else if !dup {
+				listeners[key] = i
+			}
+		}
+	}
+}
+
+// files checks a module's versions. A module written with path and sha256
+// is reported under those keys, one with versions under versions[i].
+func (v *validator) files(i int, m *Module) {
+	p := index("modules", i)
+	_, hasPath := v.c.lines[p+".path"]
+	_, hasVersions := v.c.lines[p+".versions"]
+	single := hasPath && !hasVersions
+	if len(m.Versions) == 0 {
+		if hasVersions {
+			v.add(p+".versions", "must list at least one {path, sha256}")
+		} else {
+			v.add(p+".path", "required (or versions, a list of {path, sha256})")
+		}
+		return
+	}
+	paths := map[string]int{}
+	for j, f := range m.Versions {
+		fp := index(p+".versions", j)
+		if single {
+			fp = p
+		}
+		if f.Path == "" {
+			v.add(fp+".path", "must not be empty")
+		} else if k, dup := paths[f.Path]; dup {
+			v.add(fp+".path", "same file as %s", index("versions", k))
+		} else {
+			paths[f.Path] = j
+		}
+		if f.SHA256 != "" {
+			v.sha256(fp+".sha256", f.SHA256)
+		}
+	}
+}
+
+func (v *validator) sha256(path, s string) {
+	if len(s) != 64 {
+		v.add(path, "want 64 hex digits, got %d characters", len(s))
+		return
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			v.add(path, "want 64 hex digits, got %q", r)
+			return
+		}
+	}
+}
+
+// where names a path and, when known, its line: "modules[0], line 9".
+func (v *validator) where(path string) string {
+	if l := v.line(path); l > 0 {
+		return fmt.Sprintf("%s, line %d", path, l)
+	}
+	return path
+}
