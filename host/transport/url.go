@@ -1,0 +1,342 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// DefaultPort is the AMQP port used for a host without one.
+const DefaultPort = 5672
+
+// URL is a parsed oslo.messaging transport URL:
+//
+//	rabbit://user:pass@host1:5672,user:pass@host2:5672/vhost?option=value
+//
+// It is parsed exactly as oslo_messaging.TransportURL.parse parses it:
+// the network location is split on commas into hosts, user names and
+// passwords are percent-decoded, host names are not, the virtual host is
+// the percent-decoded path without its first slash, and the query's
+// repeated keys are joined with commas.
+type URL struct {
+	// Scheme is the transport name in lower case: "rabbit", "amqp" (accepted
+	// as a synonym of rabbit), "kombu" (oslo's old alias of rabbit) or
+	// "fake" (the in-memory transport).
+	Scheme string
+	// Hosts are the brokers in the order the URL lists them. Empty means
+	// one host, guest:guest@localhost:5672.
+	Hosts []Host
+	// VirtualHost is the decoded virtual host; "" means the broker's
+	// default, "/".
+	VirtualHost string
+	// Query holds the driver options the URL overrides (see Options.Apply).
+	Query map[string]string
+}
+
+// Host is one broker of a transport URL. Empty fields take the defaults
+// kombu gives them when connecting: user "guest", password "guest", host
+// "localhost", port 5672.
+type Host struct {
+	Hostname string
+	Port     int // 0 means DefaultPort
+	Username string
+	Password string
+}
+
+// ErrInvalidURL is wrapped by every error ParseURL returns.
+var ErrInvalidURL = errors.New("invalid transport URL")
+
+// ParseURL parses a transport URL. The error never contains the password.
+func ParseURL(raw string) (*URL, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok || scheme == "" {
+		return nil, fmt.Errorf("%w: no scheme:// prefix", ErrInvalidURL)
+	}
+	scheme = strings.ToLower(scheme)
+	switch scheme {
+	case "rabbit", "amqp", "kombu", "fake":
+	default:
+		return nil, fmt.Errorf("%w: unsupported transport %q (want rabbit, amqp, kombu or fake)", ErrInvalidURL, scheme)
+	}
+	u := &URL{Scheme: scheme}
+
+	// Split off the fragment, the query and the path as urllib.parse does:
+	// the network location ends at the first '/', '?' or '#'.
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest = rest[:i]
+	}
+	var query string
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, query = rest[:i], rest[i+1:]
+	}
+	netloc, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		netloc, path = rest[:i], rest[i:]
+	}
+	if strings.Contains(netloc, "[") != strings.Contains(netloc, "]") {
+		return nil, fmt.Errorf("%w: invalid IPv6 address brackets", ErrInvalidURL)
+	}
+
+	for _, part := range strings.Split(netloc, ",") {
+		if part == "" {
+			continue
+		}
+		h, err := parseHost(part)
+		if err != nil {
+			return nil, err
+		}
+		if h == (Host{}) {
+			// oslo keeps an empty host (from "@" or ":") that it can
+			// neither print nor connect to; it means the default host.
+			continue
+		}
+		u.Hosts = append(u.Hosts, h)
+	}
+
+	if strings.HasPrefix(path, "/") {
+		u.VirtualHost = unquote(path[1:])
+	}
+	u.Query = parseQuery(query)
+	return u, nil
+}
+
+// parseQuery parses a query string as urllib.parse.parse_qs does with its
+// defaults: pairs without '=' and blank values are dropped, '+' is a space,
+// bad escapes stay as they are, and repeated keys are joined with commas.
+func parseQuery(query string) map[string]string {
+	var q map[string]string
+	for _, pair := range strings.Split(query, "&") {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || v == "" {
+			continue
+		}
+		k = unquote(strings.ReplaceAll(k, "+", " "))
+		v = unquote(strings.ReplaceAll(v, "+", " "))
+		if q == nil {
+			q = map[string]string{}
+		}
+		if old, dup := q[k]; dup {
+			v = old + "," + v
+		}
+		q[k] = v
+	}
+	return q
+}
+
+// parseHost parses one comma-separated part of the network location.
+func parseHost(part string) (Host, error) {
+	var h Host
+	hostport := part
+	if i := strings.LastIndexByte(part, '@'); i >= 0 {
+		userinfo := part[:i]
+		hostport = part[i+1:]
+		user, pass, hasPass := strings.Cut(userinfo, ":")
+		h.Username = unquote(user)
+		if hasPass {
+			h.Password = unquote(pass)
+		}
+	}
+
+	var port string
+	switch {
+	case strings.HasPrefix(hostport, "["):
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return Host{}, fmt.Errorf("%w: invalid IPv6 address brackets", ErrInvalidURL)
+		}
+		h.Hostname = hostport[1:end]
+		if _, p, ok := strings.Cut(hostport[end:], ":"); ok {
+			port = p
+		}
+	case strings.Contains(hostport, ":"):
+		h.Hostname, port, _ = strings.Cut(hostport, ":")
+	default:
+		h.Hostname = hostport
+	}
+	if strings.ContainsAny(h.Hostname, "[] \t\r\n") || strings.ContainsFunc(h.Hostname, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Host{}, fmt.Errorf("%w: host name %q has characters a host name cannot have", ErrInvalidURL, h.Hostname)
+	}
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return Host{}, fmt.Errorf("%w: host %q: port %q is not a number in 1-65535", ErrInvalidURL, h.Hostname, port)
+		}
+		h.Port = int(n)
+	}
+	return h, nil
+}
+
+// unquote decodes %XX escapes like urllib.parse.unquote: a '+' stays a
+// '+' and a '%' not followed by two hex digits stays as it is.
+func unquote(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
+}
+
+// Addr returns "host:port" with the defaults filled in, brackets around an
+// IPv6 address.
+func (h Host) Addr() string {
+	name := h.Hostname
+	if name == "" {
+		name = "localhost"
+	}
+	port := h.Port
+	if port == 0 {
+		port = DefaultPort
+	}
+	if strings.Contains(name, ":") {
+		name = "[" + name + "]"
+	}
+	return name + ":" + strconv.Itoa(port)
+}
+
+// User returns the user name, "guest" when empty.
+func (h Host) User() string {
+	if h.Username == "" {
+		return "guest"
+	}
+	return h.Username
+}
+
+// Pass returns the password, "guest" when empty.
+func (h Host) Pass() string {
+	if h.Password == "" {
+		return "guest"
+	}
+	return h.Password
+}
+
+// Brokers returns the hosts to connect to: the URL's hosts, or the single
+// default host when it has none.
+func (u *URL) Brokers() []Host {
+	if len(u.Hosts) == 0 {
+		return []Host{{}}
+	}
+	return u.Hosts
+}
+
+// VHost returns the virtual host to open, "/" when the URL names none.
+func (u *URL) VHost() string {
+	if u.VirtualHost == "" {
+		return "/"
+	}
+	return u.VirtualHost
+}
+
+// String formats the URL as TransportURL.__str__ does; ParseURL of the
+// result gives back an equal URL.
+func (u *URL) String() string { return u.format(false) }
+
+// Redacted is String with every password replaced by "****", for logs.
+func (u *URL) Redacted() string { return u.format(true) }
+
+func (u *URL) format(redact bool) string {
+	var b strings.Builder
+	b.WriteString(u.Scheme)
+	b.WriteString("://")
+	for i, h := range u.Hosts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if h.Username != "" || h.Password != "" {
+			b.WriteString(quoteAll(h.Username))
+			if h.Password != "" {
+				b.WriteByte(':')
+				if redact {
+					b.WriteString("****")
+				} else {
+					b.WriteString(quoteAll(h.Password))
+				}
+			}
+			b.WriteByte('@')
+		}
+		if strings.Contains(h.Hostname, ":") {
+			b.WriteString("[" + h.Hostname + "]")
+		} else {
+			b.WriteString(h.Hostname)
+		}
+		if h.Port != 0 {
+			b.WriteString(":" + strconv.Itoa(h.Port))
+		}
+	}
+	b.WriteByte('/')
+	b.WriteString(quotePath(u.VirtualHost))
+	if len(u.Query) > 0 {
+		keys := make([]string, 0, len(u.Query))
+		for k := range u.Query {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('?')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(u.Query[k]))
+		}
+	}
+	return b.String()
+}
+
+// quoteAll percent-encodes everything but unreserved characters, like
+// urllib.parse.quote(s, safe=”).
+func quoteAll(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isUnreserved(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// quotePath is quoteAll that keeps '/', like urllib.parse.quote(s).
+func quotePath(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isUnreserved(c) || c == '/' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
