@@ -64,8 +64,12 @@ func parse(data []byte, filename string, e env) (*Config, error) {
 		return nil, newError(filename, []Problem{*problem})
 	}
 	d := &decoder{lines: c.lines}
-	g := d.config(root, c)
+	g, ok := d.config(root, c)
 	problems := append([]Problem(nil), d.problems...)
+	if !ok && len(problems) > 0 {
+		// Not a mapping: nothing else to say.
+		return nil, newError(filename, problems)
+	}
 	problems = append(problems, c.complete(g, e)...)
 	if err := c.Validate(); err != nil {
 		var ce *Error
@@ -99,6 +103,21 @@ func coveredBy(path string, problems []Problem) bool {
 // yamlLine finds the line number in the YAML library's error messages.
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
+// parserProblems are the messages of the YAML library's parser errors.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 // document parses data into the root node (nil for an empty document) or
 // returns the syntax problem.
 func document(data []byte) (*yaml.Node, *Problem) {
@@ -126,6 +145,11 @@ func document(data []byte) (*yaml.Node, *Problem) {
 			msg = msg[len(m[0]):]
 		}
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		if parserProblems[msg] {
+			// The YAML library counts the lines of parser (not scanner)
+			// errors from 0 and leaves out line 0.
+			line++
+		}
 		return nil, &Problem{Line: line, Message: "YAML syntax: " + msg}
 	}
 	if len(root.Content) == 0 {

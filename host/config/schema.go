@@ -21,9 +21,13 @@ func present(n *yaml.Node) bool {
 }
 
 // config decodes the top-level mapping into c, which holds the defaults.
-func (d *decoder) config(n *yaml.Node, c *Config) given {
+// It reports whether n was a mapping (or empty).
+func (d *decoder) config(n *yaml.Node, c *Config) (given, bool) {
 	var g given
-	d.mapping(n, "", []field{
+	if n == nil {
+		return g, true
+	}
+	ok := d.mapping(n, "", []field{
 		{"transport_url", func(v *yaml.Node, p string) { d.str(v, p, &c.TransportURL) }},
 		{"control_exchange", func(v *yaml.Node, p string) { d.str(v, p, &c.ControlExchange) }},
 		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
@@ -36,7 +40,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) given {
 		{"tenants", func(v *yaml.Node, p string) { d.tenants(v, p, c) }},
 		{"modules", func(v *yaml.Node, p string) { d.modules(v, p, c) }},
 	})
-	return g
+	return g, ok
 }
 
 func (d *decoder) log(n *yaml.Node, path string, l *Log) {

@@ -20,7 +20,7 @@ func suggest(s string, candidates []string) string {
 		return best
 	}
 	for _, c := range candidates {
-		if strings.HasSuffix(c, "_"+s) || strings.HasSuffix(s, "_"+c) || strings.HasPrefix(c, s+"_") {
+		if strings.HasSuffix(c, "_"+s) || strings.HasSuffix(s, "_"+c) || strings.HasPrefix(c, s+"_") || strings.HasPrefix(s, c) {
 			return c
 		}
 	}

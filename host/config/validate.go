@@ -310,9 +310,7 @@ func (v *validator) modules() {
 // is reported under those keys, one with versions under versions[i].
 func (v *validator) files(i int, m *Module) {
 	p := index("modules", i)
-	_, hasPath := v.c.lines[p+".path"]
 	_, hasVersions := v.c.lines[p+".versions"]
-	single := hasPath && !hasVersions
 	if len(m.Versions) == 0 {
 		if hasVersions {
 			v.add(p+".versions", "must list at least one {path, sha256}")
@@ -323,10 +321,7 @@ func (v *validator) files(i int, m *Module) {
 	}
 	paths := map[string]int{}
 	for j, f := range m.Versions {
-		fp := index(p+".versions", j)
-		if single {
-			fp = p
-		}
+		fp := v.filePath(i, j)
 		if f.Path == "" {
 			v.add(fp+".path", "must not be empty")
 		} else if k, dup := paths[f.Path]; dup {
@@ -351,6 +346,19 @@ func (v *validator) sha256(path, s string) {
 			return
 		}
 	}
+}
+
+// filePath names version j of module i as the file wrote it:
+// "modules[0]" for a module written with path and sha256,
+// "modules[0].versions[1]" otherwise.
+func (v *validator) filePath(i, j int) string {
+	p := index("modules", i)
+	_, hasPath := v.c.lines[p+".path"]
+	_, hasVersions := v.c.lines[p+".versions"]
+	if hasPath && !hasVersions {
+		return p
+	}
+	return index(p+".versions", j)
 }
 
 // where names a path and, when known, its line: "modules[0], line 9".
