@@ -41,6 +41,7 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 // resolve follows aliases and counts the visit; nil means the node budget
 // is spent (a problem has been recorded).
 func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
+	ref := n
 	for hops := 0; n != nil && n.Kind == yaml.AliasNode; hops++ {
 		if hops > 100 {
 			d.fail(n, path, "alias refers to itself")
@@ -50,7 +51,15 @@ func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
 	}
 	d.visits++
 	if d.visits == maxNodes+1 {
-		d.fail(n, path, "document too large (more than %d values once aliases are expanded)", maxNodes)
+		line := 0
+		if ref != nil {
+			line = ref.Line
+		}
+		if l, ok := d.lines[path]; ok {
+			line = l // the key, not some alias deep inside it
+		}
+		d.problems = append(d.problems, Problem{Line: line, Path: path,
+			Message: fmt.Sprintf("document too large (more than %d values once aliases are expanded)", maxNodes)})
 	}
 	if d.visits > maxNodes {
 		return nil
