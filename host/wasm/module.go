@@ -1,0 +1,176 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/wasmrpcd/wasmrpcd/abi"
+)
+
+// Module is a loaded, validated module with its pool of instances. Its
+// methods are safe for concurrent use.
+type Module struct {
+	name     string
+	digest   string
+	size     int
+	manifest *abi.Manifest
+	lim      Limits
+	log      *slog.Logger
+	host     HostCalls
+	owner    *Runtime
+
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	// exports maps each export the manifest names to its index in
+	// exportNames and in every instance's fns.
+	exports     map[string]int
+	exportNames []string
+
+	// instances finds the instance a host import is called from, by its
+	// wazero module name.
+	instances sync.Map
+	seq       atomic.Uint64
+	pool      *pool
+
+	mu       sync.Mutex // guards closing, inflight, drained
+	closing  bool
+	inflight int
+	drained  chan struct{}
+
+	// killed is set when Close stopped waiting for calls in flight and
+	// closed their instances under them.
+	killed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Name returns the name the module was loaded under.
+func (m *Module) Name() string { return m.name }
+
+// Manifest returns the module's manifest. It must not be modified.
+func (m *Module) Manifest() *abi.Manifest { return m.manifest }
+
+// Digest returns the SHA-256 of the module's bytes, in hex.
+func (m *Module) Digest() string { return m.digest }
+
+// Size returns the length of the module's bytes.
+func (m *Module) Size() int { return m.size }
+
+// Limits returns the limits the module runs under, defaults filled in.
+func (m *Module) Limits() Limits { return m.lim }
+
+// Call calls export, one of the exports the manifest names, with the CBOR
+// request context and keyword arguments (both CBOR maps; nil or empty
+// means {}), and returns the CBOR value of the result.
+//
+// The call runs in an idle instance of the module, waiting for one when
+// all MaxInstances are busy, within the call timeout or ctx's deadline
+// when that is sooner. The returned value is well-formed CBOR within the
+// ABI's nesting and size limits; decode it with abi.Unmarshal, which also
+// checks the rest (valid UTF-8, text map keys, no duplicate keys).
+//
+// Every error is a [*CallError]. An exception the guest raised is an
+// [*abi.Error] in it, and the instance serves on. Any other failure (a
+// trap, the deadline, the memory limit, a bad pointer, an oversized or
+// malformed result) discards the instance, which the pool replaces; other
+// calls and instances are not affected.
+func (m *Module) Call(ctx context.Context, export string, reqCtx, args []byte) ([]byte, error) {
+	idx, ok := m.exports[export]
+	if !ok {
+		return nil, &CallError{Module: m.name, Export: export, Err: ErrNoSuchExport}
+	}
+	if !m.enter() {
+		return nil, &CallError{Module: m.name, Export: export, Err: ErrClosed}
+	}
+	defer m.leave()
+	if len(reqCtx) == 0 {
+		reqCtx = emptyMap
+	}
+	if len(args) == 0 {
+		args = emptyMap
+	}
+	ctx, cancel := m.withDeadline(ctx)
+	defer cancel()
+
+	in, err := m.acquire(ctx)
+	if err != nil {
+		return nil, &CallError{Module: m.name, Export: export, Err: err}
+	}
+	value, err := in.call(ctx, idx, reqCtx, args)
+	var raised *abi.Error
+	m.release(in, err != nil && !errors.As(err, &raised))
+	if err != nil {
+		return nil, &CallError{Module: m.name, Export: export, Err: err}
+	}
+	return value, nil
+}
+
+func noop() {}
+
+// withDeadline bounds ctx by the call timeout, unless its own deadline is
+// sooner.
+func (m *Module) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= m.lim.CallTimeout {
+		return ctx, noop
+	}
+	return context.WithTimeout(ctx, m.lim.CallTimeout)
+}
+
+// enter counts a call in, unless the module is closing.
+func (m *Module) enter() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return false
+	}
+	m.inflight++
+	return true
+}
+
+func (m *Module) leave() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inflight--
+	if m.closing && m.inflight == 0 {
+		close(m.drained)
+	}
+}
+
+// Close shuts the module down gracefully: new calls fail with ErrClosed
+// at once, calls in flight run on until they end or ctx does (then they
+// are stopped and answer ErrClosed), and then every instance is closed.
+// It is idempotent; later calls wait for the first and return its
+// result, which is ctx's error when it had to stop calls.
+func (m *Module) Close(ctx context.Context) error {
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		m.closing = true
+		m.drained = make(chan struct{})
+		if m.inflight == 0 {
+			close(m.drained)
+		}
+		m.mu.Unlock()
+
+		select {
+		case <-m.drained:
+		case <-ctx.Done():
+			m.killed.Store(true)
+			m.closeErr = ctx.Err()
+		}
+		// Closing the runtime stops anything still running in it.
+		if err := m.rt.Close(context.Background()); err != nil && m.closeErr == nil {
+			m.closeErr = err
+		}
+		m.closePool()
+		if m.owner != nil {
+			m.owner.forget(m)
+		}
+	})
+	return m.closeErr
+}

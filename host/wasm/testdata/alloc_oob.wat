@@ -1,0 +1,13 @@
+;; alloc_oob.wat: valid, but wasmrpc.alloc returns a pointer outside memory.
+(module
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\a1evalue\f6")
+  (data (i32.const 1024) "\a2iendpoints\81\a2gmethods\81\a2dnamedechofexporthrpc.echogversionc1.0kabi_version\01")
+  (func (export "_initialize") )
+  (func (export "wasmrpc.abi_version") (result i32) (i32.const 1))
+  (func (export "wasmrpc.manifest") (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 74)))
+  (func (export "wasmrpc.alloc") (param i32) (result i32) (i32.const 0xfffff000))
+  (func (export "wasmrpc.free") (param i32 i32))
+  (func (export "rpc.echo") (param i32 i32 i32 i32) (result i64) (i64.const 8))
+)

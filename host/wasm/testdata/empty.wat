@@ -1,0 +1,2 @@
+;; empty.wat: a valid WebAssembly module that exports nothing.
+(module)
