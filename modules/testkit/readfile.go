@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"syscall"
+
+	sdk "github.com/wasmrpcd/wasmrpcd/guest-sdk"
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/py"
+)
+
+// oserror is how Python on Linux reports an errno: its number, its
+// os.strerror text and the OSError subclass OSError(errno, …) becomes.
+type oserror struct {
+	errno int
+	text  string
+	class string
+}
+
+// oserrors maps the errnos a file read can fail with to Python's view of
+// them. A wasip1 guest sees WASI's errno numbers; Python reports Linux's.
+var oserrors = map[syscall.Errno]oserror{
+	syscall.EPERM:   {1, "Operation not permitted", "PermissionError"},
+	syscall.ENOENT:  {2, "No such file or directory", "FileNotFoundError"},
+	syscall.EBADF:   {9, "Bad file descriptor", "OSError"},
+	syscall.EACCES:  {13, "Permission denied", "PermissionError"},
+	syscall.ENOTDIR: {20, "Not a directory", "NotADirectoryError"},
+	syscall.EISDIR:  {21, "Is a directory", "IsADirectoryError"},
+	syscall.ENOSYS:  {38, "Function not implemented", "OSError"},
+}
+
+// readHostFile tries to read path. Inside wasmrpcd it always fails: the
+// guest has no preopened directory, so WASI answers EBADF, raised as
+// Python raises OSError(errno, os.strerror(errno), path):
+// OSError "[Errno 9] Bad file descriptor: '/etc/passwd'".
+func readHostFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return string(b), nil
+	}
+	var en syscall.Errno
+	if !errors.As(err, &en) {
+		return "", sdk.NewError("OSError", err.Error())
+	}
+	oe, ok := oserrors[en]
+	if !ok {
+		oe = oserror{int(en), en.Error(), "OSError"}
+	}
+	return "", sdk.Errorf(oe.class, "[Errno %d] %s: %s", oe.errno, oe.text, py.Repr(path)).WithArgs(oe.errno, oe.text)
+}
