@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Any, as a whole rule, exchange, topic or notification topic, allows
@@ -83,6 +85,19 @@ func (r RPCTarget) String() string {
 
 // MarshalYAML writes the rule as String does.
 func (r RPCTarget) MarshalYAML() (any, error) { return r.String(), nil }
+
+// UnmarshalYAML reads the rule as ParseRPCTarget does.
+func (r *RPCTarget) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		return fmt.Errorf("want a target such as \"topic\" or \"exchange/topic@server\", got %s", describe(n))
+	}
+	v, err := ParseRPCTarget(n.Value)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
 
 // Allows reports whether the rule allows a call or cast to the target.
 // exchange is the effective exchange (the control exchange when the

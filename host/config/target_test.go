@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
 
 func TestRPCTargetRoundTrip(t *testing.T) {
 	for _, s := range []string{"*", "volumes", "ironic.conductor_manager", "volumes@host-a", "nova/compute",
@@ -11,6 +15,10 @@ func TestRPCTargetRoundTrip(t *testing.T) {
 		}
 		if got := r.String(); got != s {
 			t.Errorf("ParseRPCTarget(%q).String() = %q", s, got)
+		}
+		var back RPCTarget
+		if err := yaml.Unmarshal([]byte(`"`+s+`"`), &back); err != nil || back != r {
+			t.Errorf("yaml.Unmarshal(%q) = %+v, %v", s, back, err)
 		}
 	}
 }
@@ -75,6 +83,15 @@ func TestTenantAllows(t *testing.T) {
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestRPCTargetUnmarshalYAMLErrors(t *testing.T) {
+	for _, in := range []string{"[a]", "1", "'a b'", "x@"} {
+		var r RPCTarget
+		if err := yaml.Unmarshal([]byte(in), &r); err == nil {
+			t.Errorf("yaml.Unmarshal(%q) accepted: %+v", in, r)
 		}
 	}
 }
