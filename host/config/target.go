@@ -88,7 +88,7 @@ func (r RPCTarget) MarshalYAML() (any, error) { return r.String(), nil }
 
 // UnmarshalYAML reads the rule as ParseRPCTarget does.
 func (r *RPCTarget) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+	if n.Kind != yaml.ScalarNode || isNull(n) || n.ShortTag() == "!!binary" {
 		return fmt.Errorf("want a target such as \"topic\" or \"exchange/topic@server\", got %s", describe(n))
 	}
 	v, err := ParseRPCTarget(n.Value)

@@ -88,7 +88,7 @@ func TestTenantAllows(t *testing.T) {
 }
 
 func TestRPCTargetUnmarshalYAMLErrors(t *testing.T) {
-	for _, in := range []string{"[a]", "1", "'a b'", "x@"} {
+	for _, in := range []string{"[a]", "{a: 1}", "'a b'", "x@"} {
 		var r RPCTarget
 		if err := yaml.Unmarshal([]byte(in), &r); err == nil {
 			t.Errorf("yaml.Unmarshal(%q) accepted: %+v", in, r)
