@@ -20,7 +20,7 @@ type impl interface {
 	// open returns a transport with opts; the test closes it.
 	open(t *testing.T, opts Options) Transport
 	// forget registers queues and exchanges the test declared, for
-	// deletion at its end.
+	// deletion at its end, after its transports are closed.
 	forget(t *testing.T, queues, exchanges []string)
 }
 
@@ -219,8 +219,8 @@ var behaviourTests = []struct {
 		e.send(Target{Topic: topic, Fanout: true}, "all", SendOptions{})
 		d1 := e.next(s1, "all")
 		d2 := e.next(s2, "all")
-		if d1.Queue == d2.Queue || !strings.HasPrefix(d1.Queue, topic+"_fanout_") || d1.Exchange != topic+"_fanout" {
-			t.Errorf("fanout queues %q and %q, exchange %q", d1.Queue, d2.Queue, d1.Exchange)
+		if d1.Queue == d2.Queue || !strings.HasPrefix(d1.Queue, topic+"_fanout_") || d1.Exchange != topic+"_fanout" || d1.RoutingKey != "" {
+			t.Errorf("fanout queues %q and %q, exchange %q, key %q", d1.Queue, d2.Queue, d1.Exchange, d1.RoutingKey)
 		}
 		ack(t, d1)
 		ack(t, d2)
@@ -415,10 +415,10 @@ var behaviourTests = []struct {
 }
 
 // runBehaviour runs behaviourTests, each on a fresh impl.
-func runBehaviour(t *testing.T, newImpl func() impl) {
+func runBehaviour(t *testing.T, newImpl func(t *testing.T) impl) {
 	for _, tt := range behaviourTests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.run(t, newEnv(t, newImpl(), tt.opts))
+			tt.run(t, newEnv(t, newImpl(t), tt.opts))
 		})
 	}
 }

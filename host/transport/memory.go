@@ -120,7 +120,7 @@ func (m *Memory) Send(ctx context.Context, t Target, body []byte, opts SendOptio
 		return errors.New("send: empty topic")
 	}
 	if t.Fanout {
-		return m.publish(fanoutExchange(t.Topic), t.Topic, body, false, 0)
+		return m.publish(fanoutExchange(t.Topic), "", body, false, 0)
 	}
 	key := t.Topic
 	if t.Server != "" {

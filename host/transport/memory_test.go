@@ -29,7 +29,7 @@ func (m *memoryImpl) open(t *testing.T, opts Options) Transport {
 func (m *memoryImpl) forget(*testing.T, []string, []string) {}
 
 func TestMemoryBehaviour(t *testing.T) {
-	runBehaviour(t, func() impl { return &memoryImpl{} })
+	runBehaviour(t, func(*testing.T) impl { return &memoryImpl{} })
 }
 
 func TestTopicMatches(t *testing.T) {

@@ -1,0 +1,348 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// dialTimeout bounds one TCP connect and AMQP handshake.
+const dialTimeout = 30 * time.Second
+
+// closeTimeout bounds the graceful close of a connection or channel.
+const closeTimeout = 5 * time.Second
+
+// supervisor keeps one AMQP connection up. It dials the URL's hosts in
+// turn (kombu's failover), pausing with backoff after each round of
+// failures, watches the connection, and dials again when it is lost.
+// Listeners and the publisher ask it for the current connection and open
+// their own channels on it.
+type supervisor struct {
+	name string // the connection_name client property
+	url  *URL
+	opts Options
+	log  *slog.Logger
+	tls  *tls.Config
+
+	mu   sync.Mutex
+	cur  *session      // nil while disconnected
+	up   chan struct{} // closed when cur is set
+	next int           // index of the host to try first
+
+	reconnects atomic.Uint64
+	done       chan struct{} // closed by close
+	closeOnce  sync.Once
+	wg         sync.WaitGroup // run
+}
+
+// session is one connection's life.
+type session struct {
+	conn *amqp.Connection
+	lost chan struct{} // closed when the supervisor saw the connection go
+}
+
+// newSupervisor connects (trying every host until ctx is done) and starts
+// watching the connection.
+func newSupervisor(ctx context.Context, name string, u *URL, opts Options) (*supervisor, error) {
+	s := &supervisor{
+		name: name,
+		url:  u,
+		opts: opts,
+		log:  opts.logger().With("connection", name),
+		up:   make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if opts.TLS {
+		cfg, err := tlsConfig(opts)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = cfg
+	}
+	conn, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.run(conn)
+	return s, nil
+}
+
+// run watches each connection and replaces it when it is lost, until close.
+func (s *supervisor) run(conn *amqp.Connection) {
+	defer s.wg.Done()
+	for {
+		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+		blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 1))
+		sess := &session{conn: conn, lost: make(chan struct{})}
+		s.mu.Lock()
+		s.cur = sess
+		close(s.up)
+		s.mu.Unlock()
+
+	watch:
+		for {
+			select {
+			case b, ok := <-blocked:
+				if !ok {
+					blocked = nil
+				} else if b.Active {
+					s.log.Warn("broker blocked the connection", "reason", b.Reason)
+				} else {
+					s.log.Info("broker unblocked the connection")
+				}
+			case err := <-closed:
+				s.log.Error("AMQP connection lost", "error", err)
+				break watch
+			case <-s.done:
+				_ = conn.CloseDeadline(time.Now().Add(closeTimeout))
+				s.mu.Lock()
+				s.cur = nil
+				close(sess.lost)
+				s.mu.Unlock()
+				return
+			}
+		}
+		s.mu.Lock()
+		s.cur = nil
+		s.up = make(chan struct{})
+		close(sess.lost)
+		s.mu.Unlock()
+
+		if !s.sleep(s.opts.reconnectDelay()) {
+			return
+		}
+		c, err := s.connect(context.Background())
+		if err != nil {
+			return // closed while reconnecting
+		}
+		s.reconnects.Add(1)
+		conn = c
+	}
+}
+
+// connect dials the hosts round after round until one answers, ctx is done
+// or the supervisor is closed.
+func (s *supervisor) connect(ctx context.Context) (*amqp.Connection, error) {
+	hosts := s.url.Brokers()
+	var lastErr error
+	for round := 0; ; round++ {
+		for _, i := range s.order(len(hosts)) {
+			conn, err := s.dial(hosts[i])
+			if err == nil {
+				s.mu.Lock()
+				s.next = (i + 1) % len(hosts)
+				s.mu.Unlock()
+				s.log.Info("connected to AMQP server", "host", hosts[i].Addr())
+				return conn, nil
+			}
+			lastErr = err
+			s.log.Error("AMQP server unreachable", "host", hosts[i].Addr(), "error", err)
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("connect to %s: %w (last error: %v)", s.url.Redacted(), ctx.Err(), lastErr)
+			case <-s.done:
+				return nil, ErrClosed
+			default:
+			}
+		}
+		pause := s.opts.backoff(round)
+		s.log.Info("retrying AMQP connection", "in", pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("connect to %s: %w (last error: %v)", s.url.Redacted(), ctx.Err(), lastErr)
+		case <-s.done:
+			t.Stop()
+			return nil, ErrClosed
+		}
+	}
+}
+
+// order returns the host indexes to try in one round.
+func (s *supervisor) order(n int) []int {
+	idx := make([]int, n)
+	if strings.EqualFold(s.opts.FailoverStrategy, "shuffle") {
+		for i, j := range rand.Perm(n) {
+			idx[i] = j
+		}
+		return idx
+	}
+	s.mu.Lock()
+	start := s.next
+	s.mu.Unlock()
+	for i := range idx {
+		idx[i] = (start + i) % n
+	}
+	return idx
+}
+
+// dial opens one AMQP connection to h.
+func (s *supervisor) dial(h Host) (*amqp.Connection, error) {
+	cfg := amqp.Config{
+		Vhost:      s.url.VHost(),
+		Heartbeat:  s.opts.heartbeat(),
+		Locale:     "en_US",
+		Properties: amqp.Table{"product": "wasmrpcd", "platform": "Go", "connection_name": s.name},
+		Dial:       amqp.DefaultDial(dialTimeout),
+	}
+	switch strings.ToUpper(s.opts.LoginMethod) {
+	case "PLAIN":
+		cfg.SASL = []amqp.Authentication{&amqp.PlainAuth{Username: h.User(), Password: h.Pass()}}
+	case "EXTERNAL":
+		cfg.SASL = []amqp.Authentication{&amqp.ExternalAuth{}}
+	default:
+		cfg.SASL = []amqp.Authentication{&amqp.AMQPlainAuth{Username: h.User(), Password: h.Pass()}}
+	}
+	scheme := "amqp"
+	if s.tls != nil {
+		scheme = "amqps"
+		cfg.TLSClientConfig = s.tls.Clone()
+		if cfg.TLSClientConfig.ServerName == "" {
+			cfg.TLSClientConfig.ServerName = h.Hostname
+		}
+	}
+	uri := scheme + "://" + h.Addr() + "/"
+	if cfg.Heartbeat == 0 {
+		uri += "?heartbeat=0" // amqp091 replaces a 0 in Config by 10 s
+	}
+	conn, err := amqp.DialConfig(uri, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", h.Addr(), err)
+	}
+	return conn, nil
+}
+
+// sleep waits d, or less when the supervisor closes; it reports whether
+// the supervisor is still open.
+func (s *supervisor) sleep(d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-s.done:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// current returns the live connection, waiting for one until ctx is done.
+func (s *supervisor) current(ctx context.Context) (*amqp.Connection, error) {
+	for {
+		s.mu.Lock()
+		sess, up := s.cur, s.up
+		s.mu.Unlock()
+		if sess != nil && !sess.conn.IsClosed() {
+			return sess.conn, nil
+		}
+		wait := up
+		if sess != nil {
+			wait = sess.lost // closed but not yet replaced
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the AMQP connection: %w", ctx.Err())
+		case <-s.done:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// connected reports whether a connection is up now.
+func (s *supervisor) connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur != nil && !s.cur.conn.IsClosed()
+}
+
+// close closes the connection and stops reconnecting.
+func (s *supervisor) close() {
+	s.closeOnce.Do(func() { close(s.done) })
+	s.wg.Wait()
+}
+
+// connectionName returns the connection_name of a connection for purpose,
+// oslo's "<program>:<pid>:<uuid>" unless Options.ConnectionName is set.
+func connectionName(opts Options, purpose string) string {
+	if opts.ConnectionName != "" {
+		return opts.ConnectionName + ":" + purpose
+	}
+	prog := "wasmrpcd"
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		prog = os.Args[0][strings.LastIndexByte(os.Args[0], '/')+1:]
+	}
+	return fmt.Sprintf("%s:%d:%s", prog, os.Getpid(), uuidHex())
+}
+
+// tlsConfig builds the TLS settings of oslo's ssl options: without a CA
+// file the broker's certificate is not checked; with one, its chain is,
+// and its host name too when TLSVerifyHostname.
+func tlsConfig(o Options) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.TLSCertFile != "" || o.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ssl_cert_file/ssl_key_file: %v", ErrInvalidOption, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if o.TLSCAFile == "" {
+		cfg.InsecureSkipVerify = true // oslo: ssl without ssl_ca_file verifies nothing
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(o.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ssl_ca_file: %v", ErrInvalidOption, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: ssl_ca_file %s holds no PEM certificate", ErrInvalidOption, o.TLSCAFile)
+	}
+	cfg.RootCAs = roots
+	if !o.TLSVerifyHostname {
+		// Check the chain but not the name, as oslo does by default.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("broker sent no certificate")
+			}
+			certs := make([]*x509.Certificate, len(raw))
+			for i, r := range raw {
+				c, err := x509.ParseCertificate(r)
+				if err != nil {
+					return err
+				}
+				certs[i] = c
+			}
+			inter := x509.NewCertPool()
+			for _, c := range certs[1:] {
+				inter.AddCert(c)
+			}
+			_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+			return err
+		}
+	}
+	return cfg, nil
+}
