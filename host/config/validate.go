@@ -17,7 +17,7 @@ var namePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 var (
 	logLevels         = []string{LevelDebug, LevelInfo, LevelWarn, LevelError}
 	logFormats        = []string{FormatText, FormatJSON}
-	failoverStrategys = []string{FailoverRoundRobin, FailoverShuffle}
+	failoverStrategies = []string{FailoverRoundRobin, FailoverShuffle}
 )
 
 // Limits of the numeric options.
@@ -189,7 +189,7 @@ func (v *validator) rabbit() {
 		v.add(p+"kombu_reconnect_delay", "must not be negative, got %s", r.ReconnectDelay)
 	}
 	v.positive(p+"kombu_missing_consumer_retry_timeout", r.MissingConsumerRetryTimeout)
-	v.oneOf(p+"kombu_failover_strategy", "strategy", r.FailoverStrategy, failoverStrategys)
+	v.oneOf(p+"kombu_failover_strategy", "strategy", r.FailoverStrategy, failoverStrategies)
 }
 
 func (v *validator) tenant(name string, t *Tenant) {
