@@ -15,8 +15,8 @@ var namePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // Enumerations of the string options.
 var (
-	logLevels         = []string{LevelDebug, LevelInfo, LevelWarn, LevelError}
-	logFormats        = []string{FormatText, FormatJSON}
+	logLevels          = []string{LevelDebug, LevelInfo, LevelWarn, LevelError}
+	logFormats         = []string{FormatText, FormatJSON}
 	failoverStrategies = []string{FailoverRoundRobin, FailoverShuffle}
 )
 
