@@ -17,7 +17,6 @@ var valueDecMode = func() cbor.DecMode {
 	opts := abi.DecOptions()
 	opts.IntDec = cbor.IntDecConvertSignedOrBigInt
 	opts.BigIntDec = cbor.BigIntDecodePointer
-	opts.MaxNestedLevels = abi.MaxNesting + 1 // a bignum's tag is a level
 	opts.DefaultMapType = reflect.TypeOf(map[string]any(nil))
 	m, err := opts.DecMode()
 	if err != nil {

@@ -297,7 +297,62 @@ def rich_context():
     return ctx
 
 
+def write_python_json_cases():
+    """Python's own json behaviour, without the broker: float repr for
+    random doubles, and json.dumps(json.loads(text)) for edge cases."""
+    import random
+    import struct
+    rng = random.Random(20240506)
+    floats = []
+    specials = [0.0, -0.0, 1.0, 0.1, 1e16, 1e15, 9999999999999998.0, 1e-4,
+                1e-5, 0.00012345, 123456789012345678.0, 1.5e300, 5e-324,
+                2.2250738585072014e-308, 1.7976931348623157e308, 1 / 3,
+                2 / 3, 100.0, 1e22, 1e21, 4.35, 0.3, 65504.0, 6.1e-05,
+                float('inf'), float('-inf')]
+    for f in specials:
+        floats.append([struct.pack('>d', f).hex(), json.dumps(f)])
+    while len(floats) < 3000:
+        bits = rng.getrandbits(64)
+        f = struct.unpack('>d', bits.to_bytes(8, 'big'))[0]
+        if f != f:
+            continue
+        floats.append([bits.to_bytes(8, 'big').hex(), json.dumps(f)])
+    for _ in range(1000):  # short decimals, as people write them
+        f = round(rng.uniform(-1e6, 1e6), rng.randint(0, 6))
+        floats.append([struct.pack('>d', f).hex(), json.dumps(f)])
+    texts = [
+        '0', '-0', '1', '-1', '1.0', '-0.0', '1E400', '-1e400', '1e-400',
+        '0.0e0', '1E+2', '12345678901234567890', '-18446744073709551616',
+        '-18446744073709551617', '9' * 400, 'NaN', 'Infinity', '-Infinity',
+        '-NaN', '+1', '.5', '1.', '1e', '01', '-', '--1', '0x10', 'tru',
+        'true', 'false', 'null', 'nul', ' \t\n\r1 ', '\u00a01', '[1,2',
+        '[1,]', '[,1]', '{"a":1,}', '{"a" 1}', '{1:2}', '{"a":1,"a":2}',
+        '{"a":1,"b":2,"a":3}', '[]', '{}', '[[[]]]', '"\\u00e9"',
+        '"\\ud83d\\ude00"', '"\\u0000"', '"\x01"', '"\x7f"', '"\t"',
+        '"a\\qb"', '"\\/"', '"unterminated', '"\\u12"', '"é"',
+        '"\\ud800"', '"\\udc00x"', '"\\ud800\\u0041"',
+        '{"\\u0061":1}', '[1] [2]', '1 2', '',
+    ]
+    cases = []
+    for text in texts:
+        try:
+            out = json.dumps(json.loads(text))
+            cases.append({'input': text, 'output': out})
+        except (ValueError, RecursionError) as exc:
+            cases.append({'input': text, 'error': type(exc).__name__})
+    doc = {'produced_by': 'Python %s json module' % sys.version.split()[0],
+           'description': 'float repr of doubles (big-endian hex bits) '
+           'and json.dumps(json.loads(input)) of edge cases',
+           'floats': floats, 'cases': cases}
+    path = os.path.join(HERE, 'python_json.json')
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(doc, f, indent=0, ensure_ascii=True)
+        f.write('\n')
+    print('wrote', os.path.basename(path))
+
+
 def main():
+    write_python_json_cases()
     conf = cfg.CONF  # the metrics options live on the global config
     conf([], project='capture')
     from oslo_messaging import transport as msg_transport
