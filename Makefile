@@ -46,9 +46,11 @@ $(foreach m,$(GO_MODULES),$(eval $(call go_module,$(m))))
 modules/testkit/testkit-v1.6.wasm: $(GUEST_SDK_SRC) $(wildcard modules/testkit/*.go)
 	$(WASI) $(GO) build -buildmode=c-shared -ldflags "-X main.version=1.6" -o $@ ./modules/testkit
 
+# The C module: no libc, exports named in the source (export_name).
 modules/cadder/cadder.wasm: $(wildcard modules/cadder/*.c modules/cadder/*.h)
-	clang --target=wasm32-unknown-unknown -O2 -nostdlib -fno-builtin \
-		-Wl,--no-entry -Wl,--export-dynamic -o $@ modules/cadder/cadder.c
+	clang --target=wasm32-unknown-unknown -O2 -ffreestanding -nostdlib -fno-builtin \
+		-fvisibility=hidden -Wall -Wextra -Werror \
+		-Wl,--no-entry -o $@ $(filter %.c,$^)
 
 host/wasm/testdata/%.wasm: host/wasm/testdata/%.wat
 	wat2wasm --enable-all -o $@ $<
