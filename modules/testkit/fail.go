@@ -17,9 +17,11 @@ import (
 // TypeError instead. A class that is not a built-in lives in module
 // "testkit"; the built-ins that are not Exceptions (SystemExit, …) keep
 // module "builtins", which Python clients refuse to rebuild, as for the
-// Python endpoint.
+// Python endpoint. An empty kind is a ValueError.
 func raise(kind, message string) error {
 	switch kind {
+	case "":
+		return sdk.NewError("ValueError", "fail() argument 'kind' must not be empty")
 	case "IOError", "EnvironmentError":
 		kind = "OSError"
 	case "KeyError":
