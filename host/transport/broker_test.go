@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -126,20 +125,18 @@ func rabbitmqctl(t *testing.T, args ...string) []byte {
 // whose connection_name is one of names, and returns how many it closed.
 func closeConnection(t *testing.T, names ...string) int {
 	t.Helper()
-	var conns []struct {
-		Pid   string         `json:"pid"`
-		Props map[string]any `json:"client_properties"`
-	}
-	out := rabbitmqctl(t, "list_connections", "pid", "client_properties", "--formatter", "json", "--quiet")
-	if err := json.Unmarshal(out, &conns); err != nil {
-		t.Fatalf("list_connections: %v: %s", err, out)
-	}
+	// Lines are "<pid>\t[{"connection_name","NAME"},...]"; the JSON
+	// formatter prints pids close_connection does not take.
+	out := rabbitmqctl(t, "list_connections", "pid", "client_properties", "--quiet", "--no-table-headers")
 	n := 0
-	for _, c := range conns {
-		name, _ := c.Props["connection_name"].(string)
-		for _, want := range names {
-			if name == want {
-				rabbitmqctl(t, "close_connection", c.Pid, "closed by a host/transport test")
+	for _, line := range strings.Split(string(out), "\n") {
+		pid, props, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		for _, name := range names {
+			if strings.Contains(props, `{"connection_name","`+name+`"}`) {
+				rabbitmqctl(t, "close_connection", pid, "closed by a host/transport test")
 				n++
 			}
 		}

@@ -176,8 +176,12 @@ func (pc *pubChannel) publish(ctx context.Context, m publishing) error {
 		return ErrNacked
 	}
 	select {
-	case r := <-pc.returns:
-		return &noRouteError{exchange: r.Exchange, key: r.RoutingKey, code: r.ReplyCode, text: r.ReplyText}
+	case r, ok := <-pc.returns:
+		if ok {
+			return &noRouteError{exchange: r.Exchange, key: r.RoutingKey, code: r.ReplyCode, text: r.ReplyText}
+		}
+		// Closed with the channel after the confirm: the message is in.
+		return nil
 	default:
 		return nil
 	}
