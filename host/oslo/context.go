@@ -123,7 +123,7 @@ func (p *parser) contextLen(timeout []byte) int {
 // value, or null, at its position or at the end.
 func (p *parser) appendContext(dst, timeout []byte) []byte {
 	pairs := p.ctxPairs
-	if len(pairs) > 1 && hasRepeats(p.ctx, pairs) {
+	if repeats(p.ctx, pairs) {
 		p.ctx, pairs = mergeRepeats(p.ctx, 0, pairs)
 	}
 	if timeout == nil {
@@ -162,22 +162,6 @@ func (p *parser) appendContext(dst, timeout []byte) []byte {
 		dst = append(dst, timeout...)
 	}
 	return dst
-}
-
-// hasRepeats reports whether two pairs share a key.
-func hasRepeats(dst []byte, pairs []pair) bool {
-	if len(pairs) > largeMap {
-		return repeats(dst, pairs)
-	}
-	for i := 1; i < len(pairs); i++ {
-		k := dst[pairs[i].key:pairs[i].val]
-		for _, q := range pairs[:i] {
-			if bytes.Equal(dst[q.key:q.val], k) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // appendPackedContext appends the members "_context_<key>": <value> for

@@ -29,7 +29,9 @@ var ErrTooDeep = fmt.Errorf("value nests deeper than %d levels", abi.MaxNesting)
 // size, floats as IEEE doubles, objects with the last value of a repeated
 // key at the key's first position. See docs/VALUES.md for every type.
 func JSONToCBOR(dst, src []byte) ([]byte, error) {
-	p := parser{src: src}
+	p := getParser()
+	defer putParser(p)
+	p.reset(src)
 	p.ws()
 	dst, err := p.value(dst)
 	if err != nil {
@@ -197,7 +199,6 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 		return dst, nil
 	}
 	base := len(p.pairs)
-	repeated := false
 	for {
 		var err error
 		p.ws()
@@ -209,9 +210,6 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 			return dst, err
 		}
 		val := len(dst)
-		if !repeated && p.seen(dst, base, key, val) {
-			repeated = true
-		}
 		p.ws()
 		if p.pos >= len(p.src) || p.src[p.pos] != ':' {
 			return dst, p.errorf("expected ':'")
@@ -237,10 +235,7 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 		}
 	}
 	n := len(p.pairs) - base
-	if !repeated && n > largeMap {
-		repeated = repeats(dst, p.pairs[base:])
-	}
-	if repeated {
+	if repeats(dst, p.pairs[base:]) {
 		var merged []pair
 		dst, merged = mergeRepeats(dst, head+1, p.pairs[base:])
 		n = len(merged)
@@ -250,39 +245,67 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 	return patchHead(dst, head, majorMap, uint64(n)), nil
 }
 
-// largeMap is the number of keys from which a map is checked for repeated
-// keys once complete, by sorting, instead of key by key.
-const largeMap = 16
-
-// seen reports whether the key at dst[key:val] equals a key of one of the
-// pairs of the current map, p.pairs[base:], for maps still small.
-func (p *parser) seen(dst []byte, base, key, val int) bool {
-	prev := p.pairs[base:]
-	if len(prev) >= largeMap {
-		return false // checked by repeats when the map is complete
-	}
-	k := dst[key:val]
-	for _, q := range prev {
-		if bytes.Equal(dst[q.key:q.val], k) {
-			return true
-		}
-	}
-	return false
-}
-
 // repeats reports whether two of the pairs have the same key.
 func repeats(dst []byte, pairs []pair) bool {
-	keys := make([][]byte, len(pairs))
-	for i, q := range pairs {
-		keys[i] = dst[q.key:q.val]
-	}
-	slices.SortFunc(keys, bytes.Compare)
-	for i := 1; i < len(keys); i++ {
-		if bytes.Equal(keys[i-1], keys[i]) {
-			return true
+	switch n := len(pairs); {
+	case n < 2:
+		return false
+	case n <= 8:
+		for i := 1; i < n; i++ {
+			k := dst[pairs[i].key:pairs[i].val]
+			for _, q := range pairs[:i] {
+				if bytes.Equal(dst[q.key:q.val], k) {
+					return true
+				}
+			}
 		}
+		return false
+	case n <= hashedPairs:
+		// Open addressing over the key hashes, in a table on the stack.
+		var table [2 * hashedPairs]int16 // pair index + 1; 0 is empty
+		mask := uint64(len(table) - 1)
+		for i, q := range pairs {
+			k := dst[q.key:q.val]
+			for h := fnv(k) & mask; ; h = (h + 1) & mask {
+				j := table[h]
+				if j == 0 {
+					table[h] = int16(i + 1)
+					break
+				}
+				o := pairs[j-1]
+				if bytes.Equal(dst[o.key:o.val], k) {
+					return true
+				}
+			}
+		}
+		return false
+	default:
+		keys := make([][]byte, len(pairs))
+		for i, q := range pairs {
+			keys[i] = dst[q.key:q.val]
+		}
+		slices.SortFunc(keys, bytes.Compare)
+		for i := 1; i < len(keys); i++ {
+			if bytes.Equal(keys[i-1], keys[i]) {
+				return true
+			}
+		}
+		return false
 	}
-	return false
+}
+
+// hashedPairs is the largest map repeats checks with a hash table on the
+// stack (a power of two).
+const hashedPairs = 256
+
+// fnv is the 64-bit FNV-1a hash of b.
+func fnv(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // mergeRepeats rewrites the entries of a map that start at dst[start:] so
@@ -419,12 +442,19 @@ func (p *parser) stringBytes() ([]byte, error) {
 			return nil, p.errorf("control character in string")
 		default:
 			// Copy the run up to the next quote or backslash.
-			j := i + 1
-			for j < len(p.src) && p.src[j] != '"' && p.src[j] != '\\' && p.src[j] >= 0x20 {
-				j++
+			j := i
+			high := false
+			for ; j < len(p.src); j++ {
+				d := p.src[j]
+				if d == '"' || d == '\\' || d < 0x20 {
+					break
+				}
+				if d >= 0x80 {
+					high = true
+				}
 			}
 			run := p.src[i:j]
-			if !utf8.Valid(run) {
+			if high && !utf8.Valid(run) {
 				p.pos = i
 				return nil, p.errorf("string is not valid UTF-8")
 			}
