@@ -270,9 +270,9 @@ func checkFailure(t *testing.T, f *Failure, py map[string]any) {
 // values, failures compared as values too).
 func sameMessage(t *testing.T, got, want []byte) {
 	t.Helper()
-	g, w := messageValue(t, got), messageValue(t, want)
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("messages differ:\n got %#v\nwant %#v", g, w)
+	g, w := canonical(t, messageValue(t, got)), canonical(t, messageValue(t, want))
+	if g != w {
+		t.Errorf("messages differ:\n got %s\nwant %s", g, w)
 	}
 }
 
