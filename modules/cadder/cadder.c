@@ -126,10 +126,8 @@ static int key_is(bytes k, const char *s) {
 static const char *type_name(const uint8_t *raw, uint32_t n) {
 	cbor_reader r = {raw, raw + n};
 	cbor_item it;
-	do {
-		if (cbor_head(&r, &it))
-			return "object";
-	} while (it.major == CBOR_TAG); /* a tag does not change the type */
+	if (cbor_head(&r, &it))
+		return "object";
 	switch (it.major) {
 	case CBOR_UINT:
 	case CBOR_NEGINT:
@@ -275,9 +273,7 @@ static int read_value(bytes raw, value *v) {
 	cbor_reader r = {raw.p, raw.p + raw.n};
 	cbor_item it;
 	v->type = type_name(raw.p, raw.n);
-	do
-		cbor_head(&r, &it);
-	while (it.major == CBOR_TAG);
+	cbor_head(&r, &it);
 	v->kind = K_OTHER;
 	switch (it.major) {
 	case CBOR_UINT:

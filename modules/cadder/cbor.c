@@ -40,10 +40,46 @@ int cbor_head(cbor_reader *r, cbor_item *it) {
 
 static int is_break(const cbor_reader *r) { return r->p < r->end && *r->p == 0xff; }
 
-/* skip_string skips a byte or text string, with indefinite chunks. */
+int cbor_valid_utf8(const uint8_t *s, uint64_t n) {
+	uint64_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		int len;
+		uint32_t min, cp;
+		if ((c & 0xe0) == 0xc0) {
+			len = 2, min = 0x80, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, min = 0x800, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i < (uint64_t)len)
+			return 0;
+		for (int k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += (uint64_t)len;
+	}
+	return 1;
+}
+
+/* skip_string skips a byte or text string, with indefinite chunks; text
+ * must be valid UTF-8. */
 static int skip_string(cbor_reader *r, const cbor_item *it) {
 	if (!it->indef) {
 		if (it->arg > (uint64_t)(r->end - r->p))
+			return -1;
+		if (it->major == CBOR_TEXT && !cbor_valid_utf8(r->p, it->arg))
 			return -1;
 		r->p += it->arg;
 		return 0;
@@ -97,7 +133,8 @@ int cbor_skip(cbor_reader *r, int depth) {
 		return 0;
 	}
 	case CBOR_TAG:
-		return cbor_skip(r, depth + 1);
+		/* The ABI's values are JSON's: no tags. */
+		return -1;
 	default: /* simple values and floats */
 		return it.indef ? -1 : 0;
 	}

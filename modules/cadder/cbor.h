@@ -31,8 +31,12 @@ typedef struct {
 } cbor_item;
 
 int cbor_head(cbor_reader *r, cbor_item *it);
-/* cbor_skip moves past one complete data item. */
+/* cbor_skip moves past one complete data item, checking that it is well
+ * formed, nested at most CBOR_MAX_NESTING deep, free of tags (the ABI's
+ * values are JSON's), and that its text strings are valid UTF-8. */
 int cbor_skip(cbor_reader *r, int depth);
+/* cbor_valid_utf8 reports whether s[0:n] is valid UTF-8 (RFC 3629). */
+int cbor_valid_utf8(const uint8_t *s, uint64_t n);
 /* cbor_float decodes a half, single or double float's argument. */
 double cbor_float(const cbor_item *it);
 
