@@ -37,7 +37,7 @@ var (
 // memSize bytes.
 func guestSpan(packed uint64, memSize uint64, max int) (ptr, n uint32, err error) {
 	ptr, n = abi.Unpack(packed)
-	if uint64(n) > uint64(max) {
+	if max < 0 || uint64(n) > uint64(max) {
 		return ptr, n, fmt.Errorf("%w: %d bytes, the cap is %d", ErrResultTooLarge, n, max)
 	}
 	if uint64(ptr)+uint64(n) > memSize {
@@ -49,14 +49,18 @@ func guestSpan(packed uint64, memSize uint64, max int) (ptr, n uint32, err error
 // decodeResult decodes the CBOR Result a guest returned. It returns the
 // value's CBOR (a copy, null when absent), or the exception the guest
 // raised, or an error wrapping ErrBadResult. The value is checked to be
-// well-formed CBOR within the ABI's nesting and size limits; its deeper
-// validity (UTF-8, text map keys, no duplicate keys) is checked by
-// whoever decodes it, with abi.Unmarshal.
+// well-formed CBOR within the ABI's nesting and size limits (and its
+// built-in tags well-typed); its deeper validity (UTF-8, text map keys,
+// no duplicate keys) is checked by whoever decodes it, with
+// abi.Unmarshal.
 func decodeResult(b []byte) (value []byte, raised *abi.Error, err error) {
 	// The fast path: {"value": V} with nothing else.
+	// Decoding into a RawMessage checks and copies the value as the full
+	// decode of a Result does.
 	if rest, ok := bytes.CutPrefix(b, valueHeader); ok && len(rest) > 0 {
-		if decMode.Wellformed(rest) == nil {
-			return bytes.Clone(rest), nil, nil
+		var raw cbor.RawMessage
+		if decMode.Unmarshal(rest, &raw) == nil {
+			return raw, nil, nil
 		}
 	}
 	var r abi.Result

@@ -21,13 +21,14 @@ type lineWriter struct {
 	level  slog.Level
 	stream string
 	buf    []byte
+	max    int // longest line logged in one piece
 	// first is the first line written since mark, for error messages.
 	first  string
 	marked bool
 }
 
 func newLineWriter(log *slog.Logger, level slog.Level, stream string) *lineWriter {
-	return &lineWriter{log: log, level: level, stream: stream}
+	return &lineWriter{log: log, level: level, stream: stream, max: maxLogLine}
 }
 
 // Write implements io.Writer; it never fails.
@@ -36,7 +37,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			room := maxLogLine - len(w.buf)
+			room := w.max - len(w.buf)
 			if len(p) < room {
 				w.buf = append(w.buf, p...)
 				break
@@ -48,8 +49,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		}
 		line := p[:i]
 		p = p[i+1:]
-		for len(w.buf)+len(line) > maxLogLine {
-			room := maxLogLine - len(w.buf)
+		for len(w.buf)+len(line) > w.max {
+			room := w.max - len(w.buf)
 			w.buf = append(w.buf, line[:room]...)
 			line = line[room:]
 			w.emit()

@@ -21,6 +21,8 @@
 ;;   stdout       writes a line to stdout and one to stderr, returns null
 ;;   exit         calls proc_exit(3)
 ;;   echo         returns its argument map as the value
+;;   raw          returns its argument bytes, whatever they are, as its
+;;                Result (for fuzzing the host's result decoding)
 (module
   (import "wasmrpc" "log" (func $log (param i32 i32 i32)))
   (import "wasmrpc" "call" (func $call (param i32 i32) (result i32)))
@@ -47,7 +49,7 @@
   (data (i32.const 256) "\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00")
   (data (i32.const 272) "\01\00\00\00\00\00\00\00\00\a0\b8\30\46\03\00\00")
   (data (i32.const 288) "\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00")
-  (data (i32.const 1024) "\a3fmoduleimisbehaveiendpoints\81\a2gmethods\92\a2dnamedtrapfexporthrpc.trap\a2dnamegoob_ptrfexportkrpc.oob_ptr\a2dnamegoob_lenfexportkrpc.oob_len\a2dnamedhugefexporthrpc.huge\a2dnamedgrowfexporthrpc.grow\a2dnamedspinfexporthrpc.spin\a2dnameesleepfexportirpc.sleep\a2dnamehbad_cborfexportlrpc.bad_cbor\a2dnamejnot_resultfexportnrpc.not_result\a2dnameclogfexportgrpc.log\a2dnameglog_oobfexportkrpc.log_oob\a2dnamedcallfexporthrpc.call\a2dnamedcastfexporthrpc.cast\a2dnamefnotifyfexportjrpc.notify\a2dnameferrnosfexportjrpc.errnos\a2dnamefstdoutfexportjrpc.stdout\a2dnamedexitfexporthrpc.exit\a2dnamedechofexporthrpc.echogversionc1.0kabi_version\01")
+  (data (i32.const 1024) "\a3fmoduleimisbehaveiendpoints\81\a2gmethods\93\a2dnamedtrapfexporthrpc.trap\a2dnamegoob_ptrfexportkrpc.oob_ptr\a2dnamegoob_lenfexportkrpc.oob_len\a2dnamedhugefexporthrpc.huge\a2dnamedgrowfexporthrpc.grow\a2dnamedspinfexporthrpc.spin\a2dnameesleepfexportirpc.sleep\a2dnamehbad_cborfexportlrpc.bad_cbor\a2dnamejnot_resultfexportnrpc.not_result\a2dnameclogfexportgrpc.log\a2dnameglog_oobfexportkrpc.log_oob\a2dnamedcallfexporthrpc.call\a2dnamedcastfexporthrpc.cast\a2dnamefnotifyfexportjrpc.notify\a2dnameferrnosfexportjrpc.errnos\a2dnamefstdoutfexportjrpc.stdout\a2dnamedexitfexporthrpc.exit\a2dnamedechofexporthrpc.echo\a2dnamecrawfexportgrpc.rawgversionc1.0kabi_version\01")
 
   (global $heap (mut i32) (i32.const 65536))
   (global $rbuf (mut i32) (i32.const 0))
@@ -56,7 +58,7 @@
   (func (export "_initialize"))
   (func (export "wasmrpc.abi_version") (result i32) (i32.const 1))
   (func (export "wasmrpc.manifest") (result i64)
-    (call $pack (i32.const 1024) (i32.const 600)))
+    (call $pack (i32.const 1024) (i32.const 625)))
 
   (func $alloc (export "wasmrpc.alloc") (param $n i32) (result i32)
     (local $p i32) (local $end i32) (local $size i32)
@@ -192,4 +194,10 @@
 
   (func (export "rpc.echo") (param $cp i32) (param $cn i32) (param $ap i32) (param $an i32) (result i64)
     (call $value_result (local.get $ap) (local.get $an)))
+
+  (func (export "rpc.raw") (param $cp i32) (param $cn i32) (param $ap i32) (param $an i32) (result i64)
+    (local $r i32)
+    (local.set $r (call $result_buf (local.get $an)))
+    (memory.copy (local.get $r) (local.get $ap) (local.get $an))
+    (call $pack (local.get $r) (local.get $an)))
 )

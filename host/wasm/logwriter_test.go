@@ -1,0 +1,87 @@
+package wasm
+
+import (
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLineWriter(t *testing.T) {
+	long := strings.Repeat("a", maxLogLine+10)
+	for _, tc := range []struct {
+		name   string
+		writes []string
+		want   []string // lines logged, after flush
+		first  string
+	}{
+		{name: "one line", writes: []string{"hello\n"}, want: []string{"hello"}, first: "hello"},
+		{name: "split writes", writes: []string{"hel", "lo\nwor", "ld\n"}, want: []string{"hello", "world"}, first: "hello"},
+		{name: "unterminated", writes: []string{"a\nb"}, want: []string{"a", "b"}, first: "a"},
+		{name: "crlf", writes: []string{"dos\r\n"}, want: []string{"dos"}, first: "dos"},
+		{name: "blank first", writes: []string{"\n\npanic: boom\n"}, want: []string{"", "", "panic: boom"}, first: "panic: boom"},
+		{name: "invalid UTF-8", writes: []string{"bad \xff byte\n"}, want: []string{"bad \uFFFD byte"}, first: "bad \uFFFD byte"},
+		{name: "long line", writes: []string{long + "\n"}, want: []string{long[:maxLogLine], "aaaaaaaaaa"}, first: long[:maxLogLine]},
+		{name: "long unterminated", writes: []string{long}, want: []string{long[:maxLogLine], "aaaaaaaaaa"}, first: long[:maxLogLine]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &logRecorder{}
+			w := newLineWriter(slog.New(rec), slog.LevelInfo, "stdout")
+			w.mark()
+			for _, s := range tc.writes {
+				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			if got := w.firstLine(); got != tc.first {
+				t.Errorf("first line %q, want %q", got, tc.first)
+			}
+			w.flush()
+			var got []string
+			for _, r := range rec.records {
+				got = append(got, r.Msg)
+				if r.Attrs["stream"] != "stdout" {
+					t.Errorf("record %q without stream=stdout", r.Msg)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("logged %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[uint64]string{
+		64 << 20: "64MiB", 1 << 30: "1GiB", 512 << 10: "512KiB", 1000: "1000 bytes", (1 << 20) + 1: "1048577 bytes",
+	} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestLimitsDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		in   Limits
+		ok   bool
+		want uint64
+	}{
+		{Limits{}, true, DefaultMemoryLimit},
+		{Limits{MemoryLimit: 1<<20 + 100}, true, 1 << 20},
+		{Limits{MemoryLimit: 100}, false, 0},
+		{Limits{MemoryLimit: 1<<32 + 1}, false, 0},
+		{Limits{CallTimeout: -1}, false, 0},
+		{Limits{MaxInstances: -1}, false, 0},
+		{Limits{MaxResultSize: -1}, false, 0},
+	} {
+		got, err := tc.in.withDefaults()
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: error %v", tc.in, err)
+			continue
+		}
+		if tc.ok && got.MemoryLimit != tc.want {
+			t.Errorf("%+v: memory limit %d, want %d", tc.in, got.MemoryLimit, tc.want)
+		}
+	}
+}
