@@ -30,12 +30,12 @@ func resultSeeds(f *testing.F) {
 	} {
 		f.Add(mustMarshal(v))
 	}
-	f.Add([]byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e'})                  // header, no value
-	f.Add([]byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e', 0x01, 0x02})      // trailing byte
+	f.Add([]byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e'})                   // header, no value
+	f.Add([]byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e', 0x01, 0x02})       // trailing byte
 	f.Add([]byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e', 0x9f, 0x9f, 0xff}) // unterminated array
 	f.Add([]byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e', 0x62, 0xff, 0xfe}) // invalid UTF-8
-	f.Add([]byte{0xbf, 0x65, 'v', 'a', 'l', 'u', 'e', 0x01, 0xff})      // indefinite map
-	f.Add(bytes.Repeat([]byte{0x81}, 100))                              // nesting past the limit
+	f.Add([]byte{0xbf, 0x65, 'v', 'a', 'l', 'u', 'e', 0x01, 0xff})       // indefinite map
+	f.Add(bytes.Repeat([]byte{0x81}, 100))                               // nesting past the limit
 	f.Add([]byte{})
 }
 

@@ -16,52 +16,55 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/abi"
 )
 
-// TestMain builds the hand-written modules in testdata/*.wat that are
-// missing or older than their source (as `make modules` does) and checks
-// that no test leaks a goroutine.
+// testkitPath is the Go test module `make modules` builds.
+const testkitPath = "../../modules/testkit/testkit.wasm"
+
+// TestMain builds, with the Makefile's own rules, the modules the tests
+// load (testdata/*.wat and modules/testkit) when they are missing or
+// stale, and checks that no test leaks a goroutine.
 func TestMain(m *testing.M) {
-	if err := buildWAT("testdata"); err != nil {
+	if err := buildModules(); err != nil {
 		fmt.Fprintln(os.Stderr, "host/wasm tests:", err)
 		os.Exit(1)
 	}
-	goleak.VerifyTestMain(m)
+	dir, err := os.MkdirTemp("", "wasmrpcd-wasm-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "host/wasm tests:", err)
+		os.Exit(1)
+	}
+	testCacheDir = dir
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir) }))
 }
 
-func buildWAT(dir string) error {
-	srcs, err := filepath.Glob(filepath.Join(dir, "*.wat"))
+// testCacheDir is the compilation cache the tests' runtimes share, so
+// that each module compiles once per test run.
+var testCacheDir string
+
+func buildModules() error {
+	srcs, err := filepath.Glob(filepath.Join("testdata", "*.wat"))
 	if err != nil {
 		return err
 	}
+	targets := []string{"modules/testkit/testkit.wasm"}
 	for _, src := range srcs {
-		out := strings.TrimSuffix(src, ".wat") + ".wasm"
-		if fresh(out, src) {
-			continue
-		}
-		if _, err := exec.LookPath("wat2wasm"); err != nil {
-			return fmt.Errorf("wat2wasm (from wabt) is needed to build %s: %w", out, err)
-		}
-		cmd := exec.Command("wat2wasm", "--enable-all", "-o", out, src)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("wat2wasm %s: %v\n%s", src, err, b)
-		}
+		targets = append(targets, "host/wasm/"+strings.TrimSuffix(src, ".wat")+".wasm")
+	}
+	cmd := exec.Command("make", append([]string{"-C", "../..", "--no-print-directory"}, targets...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("make %s: %v\n%s", strings.Join(targets, " "), err, out)
 	}
 	return nil
 }
 
-// fresh reports whether out exists and is newer than src.
-func fresh(out, src string) bool {
-	o, err := os.Stat(out)
-	if err != nil {
-		return false
-	}
-	s, err := os.Stat(src)
-	return err == nil && !o.ModTime().Before(s.ModTime())
-}
-
-// readWasm returns testdata/name.wasm.
+// readWasm returns testdata/name.wasm, or the testkit module for
+// "testkit".
 func readWasm(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	path := filepath.Join("testdata", name+".wasm")
+	if name == "testkit" {
+		path = testkitPath
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +135,9 @@ func newRuntime(t testing.TB, cfg Config) (*Runtime, *logRecorder) {
 	rec := &logRecorder{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(rec)
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = testCacheDir
 	}
 	r, err := NewRuntime(context.Background(), cfg)
 	if err != nil {
