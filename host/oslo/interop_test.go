@@ -102,6 +102,8 @@ func TestPythonReadsGoMessages(t *testing.T) {
 		{&Failure{Class: "ValueError", Module: ModuleBuiltins, Message: "m", Kwargs: map[string]any{"k": 1}}, nil},
 		{&Failure{Class: "NoSuchClass", Module: ModuleBuiltins, Message: "m"}, nil},
 		{&Failure{Class: "UnicodeDecodeError", Module: ModuleBuiltins, Message: "m"}, nil},
+		{&Failure{Class: "KeyboardInterrupt", Module: ModuleBuiltins, Message: "m"}, nil},
+		{&Failure{Class: "ValueError", Module: "exceptions", Message: "py2"}, nil},
 		{NoSuchMethod("frob"), nil},
 		{NoSuchMethod("frob"), []string{ModuleDispatcher}},
 		{UnsupportedVersion("3.0", "frob"), []string{ModuleDispatcher}},
