@@ -17,31 +17,27 @@ const (
 	majorArray  byte = 4 << 5
 	majorMap    byte = 5 << 5
 	majorTag    byte = 6 << 5
-	majorSimple byte = 7 << 5
 )
 
 // Initial bytes of the CBOR simple values and float heads.
 const (
-	cborFalse     byte = 0xf4
-	cborTrue      byte = 0xf5
-	cborNull      byte = 0xf6
-	cborUndefined byte = 0xf7
-	cborFloat16   byte = 0xf9
-	cborFloat32   byte = 0xfa
-	cborFloat64   byte = 0xfb
-	cborBreak     byte = 0xff
+	cborFalse   byte = 0xf4
+	cborTrue    byte = 0xf5
+	cborNull    byte = 0xf6
+	cborFloat16 byte = 0xf9
+	cborFloat32 byte = 0xfa
+	cborFloat64 byte = 0xfb
+	cborBreak   byte = 0xff
 )
 
-// CBOR tags with a meaning for the JSON mapping.
+// CBOR tags with a meaning of their own for the JSON mapping; any other
+// tag stands for its content.
 const (
-	tagDateString   = 0
-	tagEpoch        = 1
-	tagPosBignum    = 2
-	tagNegBignum    = 3
-	tagBase64URL    = 21
-	tagBase64       = 22
-	tagBase16       = 23
-	tagSelfDescribe = 55799
+	tagPosBignum = 2
+	tagNegBignum = 3
+	tagBase64URL = 21
+	tagBase64    = 22
+	tagBase16    = 23
 )
 
 // appendHead appends the head of a data item of the given major type with

@@ -36,10 +36,22 @@ var parsers = sync.Pool{New: func() any { return new(parser) }}
 
 func getParser() *parser { return parsers.Get().(*parser) }
 
+// maxPooledBuffer is the largest buffer a pooled parser keeps: one huge
+// message must not pin its memory for the life of the process.
+const maxPooledBuffer = 1 << 20
+
 func putParser(p *parser) {
 	p.src = nil
-	if cap(p.msg) > 1<<20 { // do not keep huge buffers alive
-		p.msg = nil
+	for _, b := range []*[]byte{&p.str, &p.msg, &p.discard, &p.aux, &p.args, &p.ctx, &p.num} {
+		if cap(*b) > maxPooledBuffer {
+			*b = nil
+		}
+	}
+	if cap(p.pairs) > maxPooledBuffer/24 {
+		p.pairs = nil
+	}
+	if cap(p.ctxPairs) > maxPooledBuffer/24 {
+		p.ctxPairs = nil
 	}
 	parsers.Put(p)
 }

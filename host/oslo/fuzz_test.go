@@ -224,3 +224,32 @@ func mustHex(s string) []byte {
 	}
 	return b
 }
+
+// FuzzDecodeFailure checks that the failure decoder never panics and that
+// a decoded failure encodes and decodes back to the same failure.
+func FuzzDecodeFailure(f *testing.F) {
+	for _, s := range []string{
+		`{"class": "ValueError", "module": "builtins", "message": "m", "tb": ["a\n"], "args": ["m", 1], "kwargs": {"k": [1.5]}}`,
+		`{"class": "NoSuchMethod"}`, `{"tb": [], "args": [], "kwargs": {}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		fl, err := DecodeFailure(in)
+		if err != nil {
+			return
+		}
+		out, err := EncodeFailure(nil, fl)
+		if err != nil {
+			t.Fatalf("EncodeFailure(%+v) of %q: %v", fl, in, err)
+		}
+		fl2, err := DecodeFailure(out)
+		if err != nil {
+			t.Fatalf("DecodeFailure(%s): %v", out, err)
+		}
+		if fl.Class != fl2.Class || fl.Module != fl2.Module || fl.Message != fl2.Message ||
+			(fl.Traceback != nil && len(fl.Traceback) != len(fl2.Traceback)) {
+			t.Fatalf("round trip of %q:\n%+v\n%+v", in, fl, fl2)
+		}
+	})
+}

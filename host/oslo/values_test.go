@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"os"
@@ -327,5 +328,40 @@ func TestValues(t *testing.T) {
 	}
 	if _, err := AppendValue(nil, make(chan int)); err == nil {
 		t.Error("AppendValue of a channel succeeded")
+	}
+}
+
+// TestRepeatedKeys checks the three ways repeats finds repeated keys
+// (pairwise, hashed, sorted) against Python's rule, the first position
+// with the last value.
+func TestRepeatedKeys(t *testing.T) {
+	for _, n := range []int{2, 8, 9, 200, 256, 257, 1000} {
+		for _, dup := range []int{0, n / 2, n - 1} {
+			var in, want strings.Builder
+			in.WriteString("{")
+			want.WriteString("{")
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					in.WriteString(", ")
+					want.WriteString(", ")
+				}
+				fmt.Fprintf(&in, `"k%d": %d`, i, i)
+				if i == dup {
+					fmt.Fprintf(&want, `"k%d": "last"`, i)
+				} else {
+					fmt.Fprintf(&want, `"k%d": %d`, i, i)
+				}
+			}
+			fmt.Fprintf(&in, `, "k%d": "last"}`, dup)
+			want.WriteString("}")
+			if got := toJSON(t, toCBOR(t, in.String())); got != want.String() {
+				t.Errorf("%d keys, k%d repeated: got %.80s…", n, dup, got)
+			}
+			// Without the repeat nothing changes.
+			plain := strings.Replace(in.String(), fmt.Sprintf(`, "k%d": "last"}`, dup), "}", 1)
+			if got := toJSON(t, toCBOR(t, plain)); got != plain {
+				t.Errorf("%d distinct keys: got %.80s…", n, got)
+			}
+		}
 	}
 }
