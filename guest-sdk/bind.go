@@ -248,7 +248,7 @@ func (b *binder) bind(fn string, args []byte, dst reflect.Value) error {
 // decodeKwargs decodes the top-level CBOR map of keyword arguments,
 // keeping each value's bytes for decoding into its parameter's type.
 func decodeKwargs(fn string, args []byte) (map[string]cbor.RawMessage, error) {
-	if len(args) == 0 {
+	if len(args) == 0 || len(args) == 1 && args[0] == 0xa0 { // nothing, or {}
 		return nil, nil
 	}
 	if args[0]>>5 != 5 { // CBOR major type 5: map

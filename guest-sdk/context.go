@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 
@@ -11,8 +12,15 @@ import (
 // dict the caller sent (its `_context_*` keys, without the prefix), and
 // the name of the method or notification priority being served. A handler
 // gets it as its first argument; it is valid during the call only.
+//
+// The context is decoded on first use: a method that never looks at it
+// does not pay for decoding the twenty-odd keys of an OpenStack request
+// context.
 type Context struct {
-	name   string
+	name string
+	// raw is a copy of the CBOR map the host passed, until values is
+	// decoded from it.
+	raw    []byte
 	values map[string]any
 	// override is set on a context derived with [Context.WithValue]:
 	// calls, casts and notifications made with it send its values instead
@@ -20,17 +28,36 @@ type Context struct {
 	override bool
 }
 
-// newContext decodes the CBOR request context the host passed; empty bytes
-// are an empty context.
+// newContext keeps a copy of the CBOR request context the host passed,
+// after checking that it is a well-formed map; empty bytes are an empty
+// context.
 func newContext(name string, data []byte) (*Context, error) {
 	c := &Context{name: name}
-	if len(data) == 0 {
+	if len(data) == 0 || len(data) == 1 && data[0] == 0xa0 { // nothing, or {}
 		return c, nil
 	}
-	if err := abi.Unmarshal(data, &c.values); err != nil {
+	if data[0]>>5 != 5 { // CBOR major type 5: map
+		return nil, fmt.Errorf("wasmrpc: the request context is not a CBOR map")
+	}
+	if err := decMode.Wellformed(data); err != nil {
 		return nil, fmt.Errorf("wasmrpc: the request context is not a CBOR map: %w", err)
 	}
+	c.raw = bytes.Clone(data)
 	return c, nil
+}
+
+// decoded returns the context's values, decoding them on first use. A
+// context that is well formed but not valid (a repeated key, text that is
+// not UTF-8: what no wasmrpcd host sends) is logged and read as empty.
+func (c *Context) decoded() map[string]any {
+	if c.raw != nil {
+		if err := abi.Unmarshal(c.raw, &c.values); err != nil {
+			Logf(LevelError, "%s(): the request context does not decode: %v", c.name, err)
+			c.values = nil
+		}
+		c.raw = nil
+	}
+	return c.values
 }
 
 // Method returns the name of the method being called, or the priority of
@@ -48,7 +75,7 @@ func (c *Context) Value(key string) any {
 	if c == nil {
 		return nil
 	}
-	return c.values[key]
+	return c.decoded()[key]
 }
 
 // String returns the context's value for key when it is a string, and ""
@@ -60,7 +87,7 @@ func (c *Context) String(key string) string {
 
 // Values returns a copy of the whole context.
 func (c *Context) Values() map[string]any {
-	if c == nil || c.values == nil {
+	if c == nil || c.decoded() == nil {
 		return map[string]any{}
 	}
 	return maps.Clone(c.values)

@@ -38,7 +38,17 @@ func TestContext(t *testing.T) {
 	if err != nil || len(empty.Values()) != 0 {
 		t.Fatalf("empty context: %#v, %v", empty, err)
 	}
-	if _, err := newContext("m", []byte{0x01}); err == nil {
-		t.Fatal("a non-map context was accepted")
+	for _, bad := range [][]byte{{0x01}, {0xa1, 0x61, 'k'}, {0xff}} {
+		if _, err := newContext("m", bad); err == nil {
+			t.Fatalf("context % x was accepted", bad)
+		}
+	}
+	// Well formed but invalid (a repeated key): read as empty when used.
+	dup, err := newContext("m", []byte{0xa2, 0x61, 'k', 0x01, 0x61, 'k', 0x02})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dup.Value("k") != nil || len(dup.Values()) != 0 {
+		t.Fatalf("a context with a repeated key reads %#v", dup.Values())
 	}
 }

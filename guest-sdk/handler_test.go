@@ -113,7 +113,9 @@ func TestHandle(t *testing.T) {
 		{"unencodable error args", testRaise, nil, map[string]any{"how": "unencodable-args"}, nil,
 			abi.Error{Class: "ValueError", Module: "builtins", Message: "bad"}},
 		{"bad context", testEcho, []any{1}, map[string]any{"value": 1}, nil,
-			abi.Error{Class: "RuntimeError", Module: "builtins", Message: "wasmrpc: the request context is not a CBOR map: cbor: cannot unmarshal array into Go value of type map[string]interface {}"}},
+			abi.Error{Class: "RuntimeError", Module: "builtins", Message: "wasmrpc: the request context is not a CBOR map"}},
+		{"truncated context", testEcho, []byte{0xa1, 0x61}, map[string]any{"value": 1}, nil,
+			abi.Error{Class: "RuntimeError", Module: "builtins", Message: "wasmrpc: the request context is not a CBOR map: unexpected EOF"}},
 		{"kwargs map", testKwargs, nil, map[string]any{"a": int64(1), "b": "x"}, map[string]any{"a": int64(1), "b": "x"}, abi.Error{}},
 		{"listener handled", testListen, map[string]any{}, map[string]any{"publisher_id": "compute.host1", "event_type": "x",
 			"payload": map[string]any{"k": 1}, "metadata": map[string]any{"message_id": "m1"}}, "handled", abi.Error{}},
@@ -128,8 +130,8 @@ func TestHandle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ctx []byte
-			if tt.ctx != nil {
+			ctx, raw := tt.ctx.([]byte)
+			if !raw && tt.ctx != nil {
 				ctx = enc(t, tt.ctx)
 			}
 			got, gotErr := result(t, tt.h.Handle(ctx, enc(t, tt.args)))

@@ -10,8 +10,20 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/abi"
 )
 
-// encMode encodes results into a reusable buffer with the ABI's options.
-var encMode = mustEncMode()
+// encMode encodes results into a reusable buffer with the ABI's options;
+// decMode checks bytes with the ABI's decoding options.
+var (
+	encMode = mustEncMode()
+	decMode = mustDecMode()
+)
+
+func mustDecMode() cbor.DecMode {
+	m, err := abi.DecOptions().DecMode()
+	if err != nil {
+		panic(fmt.Sprintf("sdk: decoding options: %v", err))
+	}
+	return m
+}
 
 func mustEncMode() cbor.UserBufferEncMode {
 	m, err := abi.EncOptions().UserBufferEncMode()
