@@ -48,7 +48,7 @@ modules/testkit/testkit-v1.6.wasm: $(GUEST_SDK_SRC) $(wildcard modules/testkit/*
 
 # The C module: no libc, exports named in the source (export_name).
 modules/cadder/cadder.wasm: $(wildcard modules/cadder/*.c modules/cadder/*.h)
-	clang --target=wasm32-unknown-unknown -O2 -ffreestanding -nostdlib -fno-builtin \
+	clang --target=wasm32-unknown-unknown -O2 -mbulk-memory -ffreestanding -nostdlib -fno-builtin \
 		-fvisibility=hidden -Wall -Wextra -Werror \
 		-Wl,--no-entry -o $@ $(filter %.c,$^)
 

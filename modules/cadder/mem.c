@@ -75,28 +75,20 @@ void mem_free(void *p) {
 	free_list = b;
 }
 
+/* With -mbulk-memory these builtins are the memory.copy and memory.fill
+ * instructions (which also handle overlapping ranges), not calls. */
 void *memcpy(void *dst, const void *src, size_t n) {
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-	while (n--)
-		*d++ = *s++;
+	__builtin_memmove(dst, src, n);
 	return dst;
 }
 
 void *memmove(void *dst, const void *src, size_t n) {
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-	if (d < s)
-		return memcpy(dst, src, n);
-	while (n--)
-		d[n] = s[n];
+	__builtin_memmove(dst, src, n);
 	return dst;
 }
 
 void *memset(void *dst, int c, size_t n) {
-	uint8_t *d = dst;
-	while (n--)
-		*d++ = (uint8_t)c;
+	__builtin_memset(dst, c, n);
 	return dst;
 }
 
