@@ -1,0 +1,395 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Interoperability with the real oslo.messaging 14.0.3 (Debian's
+// python3-oslo.messaging, run by /usr/bin/python3 testdata/oslo_peer.py).
+
+const python = "/usr/bin/python3"
+
+// interopSets are the driver options both sides get through the URL query.
+var interopSets = []struct{ name, query string }{
+	{"default", ""},
+	{"durable quorum", "amqp_durable_queues=true&rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quroum_max_memory_length=100"},
+	{"ha auto-delete ttl", "rabbit_ha_queues=true&amqp_auto_delete=true&rabbit_transient_queues_ttl=60"},
+}
+
+// interopURL returns the broker URL, as rabbit://, with query.
+func interopURL(t *testing.T, query string) (string, *URL) {
+	u := *brokerURL(t)
+	u.Scheme = "rabbit"
+	u.Query = parseQuery(query)
+	return u.String(), &u
+}
+
+// peer is a running oslo_peer.py.
+type peer struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+}
+
+// startPeer runs oslo_peer.py with args and waits for its READY line.
+func startPeer(t *testing.T, args ...string) *peer {
+	t.Helper()
+	if _, err := os.Stat(python); err != nil {
+		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", python, err)
+	}
+	cmd := exec.Command(python, append([]string{"testdata/oslo_peer.py"}, args...)...)
+	cmd.Stderr = testWriter{t}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{cmd: cmd, stdin: stdin, lines: make(chan string, 16)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		<-done
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("oslo_peer.py %s: %v", args[0], err)
+		}
+	})
+	if line := p.line(t); line != "READY" {
+		t.Fatalf("oslo_peer.py %s: %s", args[0], line)
+	}
+	return p
+}
+
+// line returns the peer's next output line.
+func (p *peer) line(t *testing.T) string {
+	t.Helper()
+	select {
+	case l, ok := <-p.lines:
+		if !ok {
+			t.Fatal("oslo_peer.py ended early")
+		}
+		return l
+	case <-time.After(waitTime):
+		t.Fatal("oslo_peer.py said nothing")
+	}
+	return ""
+}
+
+// pyCall runs oslo_peer.py call and returns its output.
+func pyCall(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, python, append([]string{"testdata/oslo_peer.py", "call"}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// envelope wraps msg in oslo's 2.0 envelope (what host/oslo does for real).
+func envelope(t *testing.T, msg map[string]any) []byte {
+	inner, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]string{"oslo.version": "2.0", "oslo.message": string(inner)})
+	return b
+}
+
+// unwrap opens an oslo 2.0 envelope.
+func unwrap(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var env map[string]string
+	if err := json.Unmarshal(body, &env); err != nil || env["oslo.version"] != "2.0" {
+		t.Fatalf("not an oslo 2.0 envelope (%v): %s", err, body)
+	}
+	var msg map[string]any
+	if err := json.Unmarshal([]byte(env["oslo.message"]), &msg); err != nil {
+		t.Fatalf("oslo.message: %v", err)
+	}
+	return msg
+}
+
+func TestInteropSideBySide(t *testing.T) {
+	for _, set := range interopSets {
+		for _, pythonFirst := range []bool{true, false} {
+			order := "go first"
+			if pythonFirst {
+				order = "python first"
+			}
+			t.Run(set.name+"/"+order, func(t *testing.T) {
+				rawURL, u := interopURL(t, set.query)
+				id := uuidHex()[:10]
+				ex, topic := "wrt_x_"+id, "wrt_t_"+id
+				j := newJanitor(t, u)
+				j.add([]string{topic, topic + ".py", topic + ".go"}, []string{topic + "_fanout", ex})
+				tr, err := DialAMQP(context.Background(), u, Options{Logger: testLogger(t)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = tr.Close() })
+				e := &env{t: t, impl: &amqpImpl{url: u, j: j}, tr: tr, exchange: ex}
+
+				var srv Listener
+				if pythonFirst {
+					startPeer(t, "server", rawURL, ex, topic, "py")
+					srv = e.listenRPC(tr, Target{Exchange: ex, Topic: topic, Server: "go"})
+				} else {
+					srv = e.listenRPC(tr, Target{Exchange: ex, Topic: topic, Server: "go"})
+					startPeer(t, "server", rawURL, ex, topic, "py")
+				}
+
+				// wasmrpcd's transport calls the Python server.
+				replies, rq := e.listenReplies(tr)
+				msgID := uuidHex()
+				req := envelope(t, map[string]any{
+					"method": "echo", "args": map[string]any{"value": "from go"},
+					"version": "1.0", "_msg_id": msgID, "_reply_q": rq,
+					"_unique_id": uuidHex(), "_timeout": nil,
+				})
+				e.send(Target{Exchange: ex, Topic: topic, Server: "py"}, string(req), SendOptions{Expiration: time.Minute})
+				for {
+					d, err := replies.Next(e.ctx())
+					if err != nil {
+						t.Fatal(err)
+					}
+					ack(t, d)
+					r := unwrap(t, d.Body)
+					if r["_msg_id"] != msgID {
+						t.Fatalf("reply for %v, want %s", r["_msg_id"], msgID)
+					}
+					if r["failure"] != nil {
+						t.Fatalf("Python server failed: %v", r["failure"])
+					}
+					if r["ending"] == true {
+						if r["result"] != "from go" {
+							t.Fatalf("result %v", r["result"])
+						}
+						break
+					}
+				}
+
+				// The Python client calls wasmrpcd's transport.
+				ctx, cancel := context.WithTimeout(context.Background(), waitTime)
+				defer cancel()
+				type result struct {
+					out string
+					err error
+				}
+				done := make(chan result, 1)
+				go func() {
+					out, err := pyCall(ctx, rawURL, ex, topic, "go", `{"n": 42}`)
+					done <- result{out, err}
+				}()
+				d, err := srv.Next(e.ctx())
+				if err != nil {
+					t.Fatal(err)
+				}
+				ack(t, d)
+				call := unwrap(t, d.Body)
+				if call["method"] != "echo" || d.RoutingKey != topic+".go" {
+					t.Fatalf("request %v on %q", call, d.RoutingKey)
+				}
+				if d.ContentType != ContentType || d.ContentEncoding != ContentEncoding {
+					t.Errorf("Python request content type %q encoding %q", d.ContentType, d.ContentEncoding)
+				}
+				args, _ := call["args"].(map[string]any)
+				reply := envelope(t, map[string]any{
+					"result": args["value"], "failure": nil, "ending": true,
+					"_msg_id": call["_msg_id"], "_unique_id": uuidHex(),
+				})
+				rq2, _ := call["_reply_q"].(string)
+				j.add([]string{rq2}, nil)
+				if err := tr.Reply(e.ctx(), rq2, reply); err != nil {
+					t.Fatalf("Reply to the Python client: %v", err)
+				}
+				res := <-done
+				if res.err != nil {
+					t.Fatalf("oslo_peer.py call: %v: %s", res.err, res.out)
+				}
+				if !strings.HasPrefix(res.out, `{"n": 42}`) {
+					t.Fatalf("Python client got %q", res.out)
+				}
+			})
+		}
+	}
+}
+
+var fanoutUUID = regexp.MustCompile(`_fanout_[0-9a-f]{32}$`)
+
+// listTopology lists, through rabbitmqctl, the queues, exchanges and
+// bindings whose names hold one of the keys of names, each as one line
+// with the names replaced by their placeholders.
+func listTopology(t *testing.T, names map[string]string) map[string][]string {
+	t.Helper()
+	rename := func(s string) (string, bool) {
+		hit := false
+		if fanoutUUID.MatchString(s) {
+			s = fanoutUUID.ReplaceAllString(s, "_fanout_{uuid}")
+		}
+		keys := make([]string, 0, len(names))
+		for k := range names {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
+		for _, k := range keys {
+			if strings.Contains(s, k) {
+				s = strings.ReplaceAll(s, k, names[k])
+				hit = true
+			}
+		}
+		return s, hit
+	}
+	args := func(raw json.RawMessage) string {
+		var a [][]any
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.UseNumber()
+		_ = dec.Decode(&a)
+		parts := make([]string, 0, len(a))
+		for _, kv := range a {
+			parts = append(parts, fmt.Sprintf("%v=%v(%v)", kv[0], kv[2], kv[1]))
+		}
+		slices.Sort(parts)
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	out := map[string][]string{}
+	var queues []struct {
+		Name       string          `json:"name"`
+		Durable    bool            `json:"durable"`
+		AutoDelete bool            `json:"auto_delete"`
+		Arguments  json.RawMessage `json:"arguments"`
+	}
+	mustJSON(t, rabbitmqctl(t, "list_queues", "name", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &queues)
+	for _, q := range queues {
+		if n, ok := rename(q.Name); ok {
+			out["queues"] = append(out["queues"], fmt.Sprintf("| %s | %v | %v | %s |", n, q.Durable, q.AutoDelete, args(q.Arguments)))
+		}
+	}
+	var exchanges []struct {
+		Name       string          `json:"name"`
+		Type       string          `json:"type"`
+		Durable    bool            `json:"durable"`
+		AutoDelete bool            `json:"auto_delete"`
+		Arguments  json.RawMessage `json:"arguments"`
+	}
+	mustJSON(t, rabbitmqctl(t, "list_exchanges", "name", "type", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &exchanges)
+	for _, x := range exchanges {
+		if n, ok := rename(x.Name); ok {
+			out["exchanges"] = append(out["exchanges"], fmt.Sprintf("| %s | %s | %v | %v | %s |", n, x.Type, x.Durable, x.AutoDelete, args(x.Arguments)))
+		}
+	}
+	var bindings []struct {
+		Source    string          `json:"source_name"`
+		Dest      string          `json:"destination_name"`
+		Key       string          `json:"routing_key"`
+		Arguments json.RawMessage `json:"arguments"`
+	}
+	mustJSON(t, rabbitmqctl(t, "list_bindings", "source_name", "destination_name", "routing_key", "arguments", "--formatter", "json", "--quiet"), &bindings)
+	for _, b := range bindings {
+		if b.Source == "" {
+			continue // the default exchange's implicit bindings
+		}
+		src, ok1 := rename(b.Source)
+		dst, ok2 := rename(b.Dest)
+		key, _ := rename(b.Key)
+		if ok1 || ok2 {
+			out["bindings"] = append(out["bindings"], fmt.Sprintf("| %s | %s | %s | %s |", src, dst, key, args(b.Arguments)))
+		}
+	}
+	for k := range out {
+		slices.Sort(out[k])
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("rabbitmqctl JSON: %v: %s", err, data)
+	}
+}
+
+// TestTopologyMatchesPython declares with oslo.messaging and with the
+// transport everything the rabbit driver declares, under each option set,
+// and compares what the broker lists, field by field. It writes the
+// table to testdata/topology.golden.md (docs/WIRE-TOPOLOGY.md shows it).
+func TestTopologyMatchesPython(t *testing.T) {
+	var doc strings.Builder
+	for _, set := range interopSets {
+		t.Run(set.name, func(t *testing.T) {
+			rawURL, u := interopURL(t, set.query)
+			j := newJanitor(t, u)
+			side := func(who string) (ex, topic, pool string) {
+				id := uuidHex()[:10]
+				ex, topic, pool = "wrt_x_"+id, "wrt_t_"+id, "wrt_p_"+id
+				j.add([]string{topic, topic + ".srv", topic + ".info", pool}, []string{topic + "_fanout", ex})
+				return
+			}
+			pyEx, pyTopic, pyPool := side("python")
+			p := startPeer(t, "declare-all", rawURL, pyEx, pyTopic, "srv", pyPool)
+			var info struct {
+				ReplyQueue string `json:"reply_queue"`
+			}
+			if err := json.Unmarshal([]byte(p.line(t)), &info); err != nil {
+				t.Fatal(err)
+			}
+			j.add([]string{info.ReplyQueue}, nil)
+
+			goEx, goTopic, goPool := side("go")
+			tr, err := DialAMQP(context.Background(), u, Options{ControlExchange: goEx, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = tr.Close() })
+			e := &env{t: t, impl: &amqpImpl{url: u, j: j}, tr: tr, exchange: goEx}
+			e.listenRPC(tr, Target{Topic: goTopic, Server: "srv"})
+			_, goReply := e.listenReplies(tr)
+			target := NotifyTarget{Topic: goTopic, Priority: "info"}
+			if err := tr.Notify(e.ctx(), target, []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+			e.listenNotify(tr, []NotifyTarget{target}, goPool)
+
+			pyRows := listTopology(t, map[string]string{pyEx: "{exchange}", pyTopic: "{topic}", pyPool: "{pool}", info.ReplyQueue: "reply_{uuid}"})
+			goRows := listTopology(t, map[string]string{goEx: "{exchange}", goTopic: "{topic}", goPool: "{pool}", goReply: "reply_{uuid}"})
+			for _, kind := range []string{"exchanges", "queues", "bindings"} {
+				if !slices.Equal(pyRows[kind], goRows[kind]) {
+					t.Errorf("%s differ\noslo.messaging:\n%s\nwasmrpcd:\n%s", kind,
+						strings.Join(pyRows[kind], "\n"), strings.Join(goRows[kind], "\n"))
+				}
+			}
+			q := set.query
+			if q == "" {
+				q = "(none)"
+			}
+			fmt.Fprintf(&doc, "### %s\n\nURL query: `%s`\n\n", set.name, q)
+			fmt.Fprintf(&doc, "| exchange | type | durable | auto_delete | arguments |\n|---|---|---|---|---|\n%s\n\n", strings.Join(pyRows["exchanges"], "\n"))
+			fmt.Fprintf(&doc, "| queue | durable | auto_delete | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["queues"], "\n"))
+			fmt.Fprintf(&doc, "| binding: exchange | queue | routing key | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["bindings"], "\n"))
+		})
+	}
+	if *update && !t.Failed() {
+		if err := os.WriteFile("testdata/topology.golden.md", []byte(doc.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
