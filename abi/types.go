@@ -138,7 +138,7 @@ func DecOptions() cbor.DecOptions {
 		MaxMapPairs:      1 << 20,
 		IndefLength:      cbor.IndefLengthAllowed,
 		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
-		IntDec:           cbor.IntDecConvertSignedOrFail,
+		IntDec:           cbor.IntDecConvertSignedOrBigInt,
 		UTF8:             cbor.UTF8RejectInvalid,
 	}
 }
