@@ -237,41 +237,10 @@ func TestInteropSideBySide(t *testing.T) {
 var fanoutUUID = regexp.MustCompile(`_fanout_[0-9a-f]{32}$`)
 
 // listTopology lists, through rabbitmqctl, the queues, exchanges and
-// bindings whose names hold one of the keys of names, each as one line
-// with the names replaced by their placeholders.
-func listTopology(t *testing.T, names map[string]string) map[string][]string {
+// bindings whose names hold one of the keys of a side's names, each as one
+// line with the names replaced by their placeholders; one result by side.
+func listTopology(t *testing.T, sides ...map[string]string) []map[string][]string {
 	t.Helper()
-	rename := func(s string) (string, bool) {
-		hit := false
-		if fanoutUUID.MatchString(s) {
-			s = fanoutUUID.ReplaceAllString(s, "_fanout_{uuid}")
-		}
-		keys := make([]string, 0, len(names))
-		for k := range names {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
-		for _, k := range keys {
-			if strings.Contains(s, k) {
-				s = strings.ReplaceAll(s, k, names[k])
-				hit = true
-			}
-		}
-		return s, hit
-	}
-	args := func(raw json.RawMessage) string {
-		var a [][]any
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		dec.UseNumber()
-		_ = dec.Decode(&a)
-		parts := make([]string, 0, len(a))
-		for _, kv := range a {
-			parts = append(parts, fmt.Sprintf("%v=%v(%v)", kv[0], kv[2], kv[1]))
-		}
-		slices.Sort(parts)
-		return "[" + strings.Join(parts, " ") + "]"
-	}
-	out := map[string][]string{}
 	var queues []struct {
 		Name       string          `json:"name"`
 		Durable    bool            `json:"durable"`
@@ -279,11 +248,6 @@ func listTopology(t *testing.T, names map[string]string) map[string][]string {
 		Arguments  json.RawMessage `json:"arguments"`
 	}
 	mustJSON(t, rabbitmqctl(t, "list_queues", "name", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &queues)
-	for _, q := range queues {
-		if n, ok := rename(q.Name); ok {
-			out["queues"] = append(out["queues"], fmt.Sprintf("| %s | %v | %v | %s |", n, q.Durable, q.AutoDelete, args(q.Arguments)))
-		}
-	}
 	var exchanges []struct {
 		Name       string          `json:"name"`
 		Type       string          `json:"type"`
@@ -292,11 +256,6 @@ func listTopology(t *testing.T, names map[string]string) map[string][]string {
 		Arguments  json.RawMessage `json:"arguments"`
 	}
 	mustJSON(t, rabbitmqctl(t, "list_exchanges", "name", "type", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &exchanges)
-	for _, x := range exchanges {
-		if n, ok := rename(x.Name); ok {
-			out["exchanges"] = append(out["exchanges"], fmt.Sprintf("| %s | %s | %v | %v | %s |", n, x.Type, x.Durable, x.AutoDelete, args(x.Arguments)))
-		}
-	}
 	var bindings []struct {
 		Source    string          `json:"source_name"`
 		Dest      string          `json:"destination_name"`
@@ -304,21 +263,67 @@ func listTopology(t *testing.T, names map[string]string) map[string][]string {
 		Arguments json.RawMessage `json:"arguments"`
 	}
 	mustJSON(t, rabbitmqctl(t, "list_bindings", "source_name", "destination_name", "routing_key", "arguments", "--formatter", "json", "--quiet"), &bindings)
-	for _, b := range bindings {
-		if b.Source == "" {
-			continue // the default exchange's implicit bindings
+
+	var results []map[string][]string
+	for _, names := range sides {
+		rename := func(s string) (string, bool) {
+			hit := false
+			if fanoutUUID.MatchString(s) {
+				s = fanoutUUID.ReplaceAllString(s, "_fanout_{uuid}")
+			}
+			keys := make([]string, 0, len(names))
+			for k := range names {
+				keys = append(keys, k)
+			}
+			slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
+			for _, k := range keys {
+				if strings.Contains(s, k) {
+					s = strings.ReplaceAll(s, k, names[k])
+					hit = true
+				}
+			}
+			return s, hit
 		}
-		src, ok1 := rename(b.Source)
-		dst, ok2 := rename(b.Dest)
-		key, _ := rename(b.Key)
-		if ok1 || ok2 {
-			out["bindings"] = append(out["bindings"], fmt.Sprintf("| %s | %s | %s | %s |", src, dst, key, args(b.Arguments)))
+		args := func(raw json.RawMessage) string {
+			var a [][]any
+			dec := json.NewDecoder(strings.NewReader(string(raw)))
+			dec.UseNumber()
+			_ = dec.Decode(&a)
+			parts := make([]string, 0, len(a))
+			for _, kv := range a {
+				parts = append(parts, fmt.Sprintf("%v=%v(%v)", kv[0], kv[2], kv[1]))
+			}
+			slices.Sort(parts)
+			return "[" + strings.Join(parts, " ") + "]"
 		}
+		out := map[string][]string{}
+		for _, q := range queues {
+			if n, ok := rename(q.Name); ok {
+				out["queues"] = append(out["queues"], fmt.Sprintf("| %s | %v | %v | %s |", n, q.Durable, q.AutoDelete, args(q.Arguments)))
+			}
+		}
+		for _, x := range exchanges {
+			if n, ok := rename(x.Name); ok {
+				out["exchanges"] = append(out["exchanges"], fmt.Sprintf("| %s | %s | %v | %v | %s |", n, x.Type, x.Durable, x.AutoDelete, args(x.Arguments)))
+			}
+		}
+		for _, b := range bindings {
+			if b.Source == "" {
+				continue // the default exchange's implicit bindings
+			}
+			src, ok1 := rename(b.Source)
+			dst, ok2 := rename(b.Dest)
+			key, _ := rename(b.Key)
+			if ok1 || ok2 {
+				out["bindings"] = append(out["bindings"], fmt.Sprintf("| %s | %s | %s | %s |", src, dst, key, args(b.Arguments)))
+			}
+		}
+		for k := range out {
+			slices.Sort(out[k])
+		}
+		results = append(results, out)
 	}
-	for k := range out {
-		slices.Sort(out[k])
-	}
-	return out
+	return results
 }
 
 func mustJSON(t *testing.T, data []byte, v any) {
@@ -369,8 +374,10 @@ func TestTopologyMatchesPython(t *testing.T) {
 			}
 			e.listenNotify(tr, []NotifyTarget{target}, goPool)
 
-			pyRows := listTopology(t, map[string]string{pyEx: "{exchange}", pyTopic: "{topic}", pyPool: "{pool}", info.ReplyQueue: "reply_{uuid}"})
-			goRows := listTopology(t, map[string]string{goEx: "{exchange}", goTopic: "{topic}", goPool: "{pool}", goReply: "reply_{uuid}"})
+			rows := listTopology(t,
+				map[string]string{pyEx: "{exchange}", pyTopic: "{topic}", pyPool: "{pool}", info.ReplyQueue: "reply_{uuid}"},
+				map[string]string{goEx: "{exchange}", goTopic: "{topic}", goPool: "{pool}", goReply: "reply_{uuid}"})
+			pyRows, goRows := rows[0], rows[1]
 			for _, kind := range []string{"exchanges", "queues", "bindings"} {
 				if !slices.Equal(pyRows[kind], goRows[kind]) {
 					t.Errorf("%s differ\noslo.messaging:\n%s\nwasmrpcd:\n%s", kind,
