@@ -162,6 +162,7 @@ func (l *amqpListener) pump(att *attachment) {
 					Redelivered:     d.Redelivered,
 					ContentType:     d.ContentType,
 					ContentEncoding: d.ContentEncoding,
+					Expiration:      parseExpiration(d.Expiration),
 					settler:         amqpSettler{d},
 				}
 				select {

@@ -189,6 +189,9 @@ var behaviourTests = []struct {
 		if d.ContentType != ContentType || d.ContentEncoding != ContentEncoding {
 			t.Errorf("content type %q encoding %q", d.ContentType, d.ContentEncoding)
 		}
+		if d.Expiration != time.Minute {
+			t.Errorf("expiration %v, want the sender's 1m", d.Expiration)
+		}
 		ack(t, d)
 		if err := e.tr.Reply(e.ctx(), rq, []byte(`{"result":1}`)); err != nil {
 			t.Fatalf("Reply: %v", err)

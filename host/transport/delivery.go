@@ -2,7 +2,9 @@ package transport
 
 import (
 	"fmt"
+	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // Delivery is one message taken from a queue. Settle it exactly once with
@@ -16,6 +18,10 @@ type Delivery struct {
 
 	ContentType     string
 	ContentEncoding string
+	// Expiration is the time to live its publisher gave the message (the
+	// AMQP expiration property; oslo.messaging sets a call's timeout);
+	// 0 when none. The consumer learns of it when it takes the message.
+	Expiration time.Duration
 
 	settler settler
 	settled atomic.Bool
@@ -56,4 +62,14 @@ func (d *Delivery) settle(op string, f func() error) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// parseExpiration reads an AMQP expiration property: milliseconds as a
+// decimal string. Anything else means none.
+func parseExpiration(s string) time.Duration {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -33,6 +33,7 @@ type memMessage struct {
 	key         string
 	redelivered bool
 	expires     time.Time // zero: never
+	ttl         time.Duration
 }
 
 // checkedQueueArgs are the queue arguments RabbitMQ compares when a queue
@@ -158,6 +159,7 @@ func (m *memBroker) route(exchange, key string, body []byte, ttl time.Duration) 
 			exchange: exchange,
 			key:      key,
 			expires:  expires,
+			ttl:      ttl,
 		})
 	}
 	return len(targets), nil

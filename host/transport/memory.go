@@ -239,6 +239,7 @@ func (l *memListener) Next(ctx context.Context) (*Delivery, error) {
 					Redelivered:     msg.redelivered,
 					ContentType:     ContentType,
 					ContentEncoding: ContentEncoding,
+					Expiration:      msg.ttl,
 					settler:         s,
 				}, nil
 			}
