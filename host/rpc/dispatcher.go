@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -93,13 +94,28 @@ func (d *Dispatcher) Endpoints() []Endpoint {
 	return out
 }
 
+// ErrEndpointReplaced is what a [Handler] returns when it was replaced
+// (by [Dispatcher.SetEndpoints]) and closed before it could start the
+// request: the dispatcher then serves the request on the current
+// endpoints, so a live swap loses no call.
+var ErrEndpointReplaced = errors.New("rpc: endpoint replaced before the request started")
+
+// maxRedispatch bounds how often one request follows replaced endpoints.
+const maxRedispatch = 8
+
 // Dispatch serves req on the endpoint oslo.messaging's rules pick.
 func (d *Dispatcher) Dispatch(ctx context.Context, req *Request) ([]byte, error) {
-	ep, err := d.Lookup(req)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		ep, err := d.Lookup(req)
+		if err != nil {
+			return nil, err
+		}
+		result, err := ep.Handler.ServeRPC(ctx, req)
+		if errors.Is(err, ErrEndpointReplaced) && attempt < maxRedispatch {
+			continue
+		}
+		return result, err
 	}
-	return ep.Handler.ServeRPC(ctx, req)
 }
 
 // Lookup returns the endpoint that would serve req, or the error the

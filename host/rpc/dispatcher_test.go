@@ -105,3 +105,17 @@ func TestHandlerErrorPassesThrough(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestDispatcherFollowsReplacedEndpoint(t *testing.T) {
+	d, _ := NewDispatcher()
+	replaced := HandlerFunc(func(context.Context, *Request) ([]byte, error) {
+		// Swapped out while the request was on its way in.
+		d.SetEndpoints(Endpoint{Methods: []string{"f"}, Handler: named("new")})
+		return nil, ErrEndpointReplaced
+	})
+	d.SetEndpoints(Endpoint{Methods: []string{"f"}, Handler: replaced})
+	got, err := d.Dispatch(context.Background(), &Request{Method: "f"})
+	if err != nil || string(got) != "new" {
+		t.Fatalf("Dispatch = %q, %v; want the new endpoint's answer", got, err)
+	}
+}

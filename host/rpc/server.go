@@ -1,0 +1,367 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/host/oslo"
+	"github.com/wasmrpcd/wasmrpcd/host/transport"
+)
+
+// ErrServerClosed is returned by [Server.Start] after [Server.Shutdown].
+var ErrServerClosed = errors.New("rpc: server closed")
+
+// ServerOptions tune a [Server]. The zero value is usable.
+type ServerOptions struct {
+	// Executors is how many requests run at once (oslo's
+	// executor_thread_pool_size); 0 means 64.
+	Executors int
+	// ReplyRetryTimeout is how long a reply to a missing reply queue is
+	// retried (oslo's kombu_missing_consumer_retry_timeout); 0 means 60 s.
+	ReplyRetryTimeout time.Duration
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Slots, when set, bounds the requests running at once across every
+	// server that shares it (oslo's executor pool over all of a daemon's
+	// servers); each server still runs at most Executors.
+	Slots *Slots
+}
+
+// Slots is a counting semaphore shared by servers.
+type Slots struct{ c chan struct{} }
+
+// NewSlots returns n slots; n < 1 means 1.
+func NewSlots(n int) *Slots { return &Slots{c: make(chan struct{}, max(n, 1))} }
+
+// Acquire takes a slot, waiting until one is free or ctx ends. A nil
+// *Slots always has one.
+func (s *Slots) Acquire(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case s.c <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Release returns a slot taken by Acquire.
+func (s *Slots) Release() {
+	if s != nil {
+		<-s.c
+	}
+}
+
+// Server is an oslo.messaging RPC server: it consumes a target's topic,
+// topic.server and fanout queues, dispatches each request and replies to
+// calls. It behaves as oslo's RPCServer with the default access policy:
+// requests are acknowledged when a worker takes them, a redelivered
+// `_unique_id` is dropped, calls with a call monitor timeout get heartbeat
+// replies while they run, and replies to a missing reply queue are retried
+// for a while, then dropped.
+type Server struct {
+	transport  transport.Transport
+	target     transport.Target
+	dispatcher *Dispatcher
+	opts       ServerOptions
+	log        *slog.Logger
+
+	mu       sync.Mutex // guards listener, started, closed
+	listener transport.Listener
+	started  bool
+	closed   bool
+
+	stopTaking context.CancelFunc // stops the workers taking requests
+	abort      context.CancelFunc // cancels the requests in flight
+	workers    sync.WaitGroup
+
+	recent   recentIDs
+	gone     goneQueues
+	inFlight atomic.Int64
+}
+
+// NewServer returns a server for target (Topic and Server set) that
+// dispatches to d. Start starts it.
+func NewServer(t transport.Transport, target transport.Target, d *Dispatcher, opts ServerOptions) *Server {
+	if opts.Executors <= 0 {
+		opts.Executors = 64
+	}
+	if opts.ReplyRetryTimeout <= 0 {
+		opts.ReplyRetryTimeout = 60 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{
+		transport:  t,
+		target:     target,
+		dispatcher: d,
+		opts:       opts,
+		log:        log.With("topic", target.Topic, "server", target.Server),
+	}
+}
+
+// Start declares the target's queues, starts consuming and returns. It
+// fails when the queues cannot be declared, when called twice, and with
+// [ErrServerClosed] after Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrServerClosed
+	case s.started:
+		return errors.New("rpc: server already started")
+	}
+	l, err := s.transport.ListenRPC(ctx, s.target)
+	if err != nil {
+		return fmt.Errorf("rpc: listen on topic %q: %w", s.target.Topic, err)
+	}
+	s.listener = l
+	s.started = true
+	takeCtx, stopTaking := context.WithCancel(context.Background())
+	runCtx, abort := context.WithCancel(context.Background())
+	s.stopTaking, s.abort = stopTaking, abort
+	for range s.opts.Executors {
+		s.workers.Add(1)
+		go s.work(takeCtx, runCtx, l)
+	}
+	s.log.Info("rpc server started", "queues", l.Queues(), "executors", s.opts.Executors)
+	return nil
+}
+
+// Running reports whether the server is consuming.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started && !s.closed
+}
+
+// InFlight returns how many requests are running.
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
+
+// Shutdown stops taking requests, waits for those running to finish and
+// their replies to go out, then stops consuming; messages taken from the
+// broker but not started go back to their queue. When ctx ends first, the
+// running requests are cancelled and Shutdown returns ctx's error after
+// they return. It is idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	wasStarted, wasClosed := s.started, s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if !wasStarted || wasClosed {
+		if wasStarted {
+			s.workers.Wait()
+		}
+		return nil
+	}
+	s.stopTaking()
+	done := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.abort()
+		<-done
+	}
+	s.abort()
+	if cerr := s.listener.Close(); cerr != nil && !errors.Is(cerr, transport.ErrClosed) && err == nil {
+		err = cerr
+	}
+	s.log.Info("rpc server stopped")
+	return err
+}
+
+// work takes requests until takeCtx ends or the listener closes.
+func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
+	defer s.workers.Done()
+	for {
+		d, err := l.Next(takeCtx)
+		if err != nil {
+			if takeCtx.Err() == nil && !errors.Is(err, transport.ErrClosed) {
+				s.log.Error("rpc listener failed", "err", err)
+			}
+			return
+		}
+		if err := s.opts.Slots.Acquire(takeCtx); err != nil {
+			// Stopping: the unacknowledged message goes back to its queue
+			// when the listener closes.
+			return
+		}
+		s.inFlight.Add(1)
+		s.handle(runCtx, d)
+		s.inFlight.Add(-1)
+		s.opts.Slots.Release()
+	}
+}
+
+// handle runs one delivery: decode, de-duplicate, acknowledge, dispatch,
+// reply.
+func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
+	received := time.Now()
+	msg, err := oslo.DecodeRequest(d.Body)
+	if err != nil {
+		// A message that cannot be read is dropped, not requeued: it would
+		// fail again. The caller, when known, gets the reason.
+		s.log.Warn("rpc: malformed request dropped", "err", err, "msg_id", msg.MsgID, "bytes", len(d.Body))
+		if rerr := d.Reject(); rerr != nil {
+			s.log.Warn("rpc: reject failed", "err", rerr)
+		}
+		if msg.MsgID != "" && msg.ReplyQ != "" {
+			s.reply(ctx, &msg, oslo.FailureReply(msg.MsgID, oslo.NewID(), &oslo.Failure{
+				Class: "ValueError", Module: oslo.ModuleBuiltins,
+				Message: "wasmrpcd could not read the request: " + err.Error(),
+			}))
+		}
+		return
+	}
+	log := s.log.With("method", msg.Method, "msg_id", msg.MsgID)
+	if s.recent.seen(msg.UniqueID) {
+		log.Warn("rpc: ignoring duplicate message", "unique_id", msg.UniqueID)
+		if err := d.Ack(); err != nil {
+			log.Warn("rpc: acknowledging a duplicate failed", "err", err)
+		}
+		return
+	}
+	if err := d.Ack(); err != nil {
+		// Not acknowledged: the broker delivers it again; running it now
+		// could run it twice.
+		log.Warn("rpc: cannot acknowledge request, skipping it", "err", err)
+		return
+	}
+	s.recent.add(msg.UniqueID)
+
+	req := &Request{
+		Context:   msg.Context,
+		Method:    msg.Method,
+		Args:      msg.Args,
+		Namespace: msg.Namespace,
+		Version:   msg.Version,
+	}
+	callCtx := ctx
+	if d.Expiration > 0 {
+		req.Deadline = received.Add(d.Expiration)
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithDeadline(ctx, req.Deadline)
+		defer cancel()
+	}
+
+	stopHeartbeats := s.heartbeat(ctx, &msg, log)
+	result, err := s.dispatcher.Dispatch(callCtx, req)
+	stopHeartbeats()
+
+	if err != nil {
+		failure, expected := FailureOf(err)
+		if expected {
+			log.Debug("rpc: expected exception", "class", failure.Class, "message", failure.Message)
+		} else {
+			log.Error("rpc: exception during message handling", "class", failure.Class, "message", failure.Message)
+		}
+		if msg.IsCall() {
+			s.reply(ctx, &msg, oslo.FailureReply(msg.MsgID, oslo.NewID(), failure))
+		}
+		return
+	}
+	if msg.IsCall() {
+		s.reply(ctx, &msg, oslo.ResultReply(msg.MsgID, oslo.NewID(), result))
+	}
+}
+
+// heartbeat sends call-monitor heartbeats while a call with a call monitor
+// timeout runs, every half of that timeout as oslo's dispatcher watchdog
+// does, and returns the function that stops them and waits.
+func (s *Server) heartbeat(ctx context.Context, msg *oslo.Request, log *slog.Logger) (stop func()) {
+	interval := msg.HeartbeatInterval()
+	if !msg.IsCall() || interval <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		var buf []byte
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			var err error
+			buf, err = oslo.EncodeReply(buf[:0], oslo.HeartbeatReply(msg.MsgID, oslo.NewID()))
+			if err == nil {
+				err = s.transport.Reply(ctx, msg.ReplyQ, buf)
+			}
+			if err != nil {
+				log.Debug("rpc: call-monitor heartbeat failed", "err", err)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// reply sends r to the request's reply queue, retrying a missing queue
+// for ReplyRetryTimeout as oslo does, then remembering it as gone.
+func (s *Server) reply(ctx context.Context, msg *oslo.Request, r *oslo.Reply) {
+	now := time.Now()
+	if s.gone.isGone(msg.ReplyQ, now) {
+		s.log.Warn("rpc: reply queue is gone, reply dropped", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID)
+		return
+	}
+	body, err := oslo.EncodeReply(nil, r)
+	if err != nil {
+		// The result cannot be written as JSON: tell the caller why.
+		s.log.Error("rpc: cannot encode reply", "msg_id", msg.MsgID, "err", err)
+		body, err = oslo.EncodeReply(nil, oslo.FailureReply(msg.MsgID, r.UniqueID, &oslo.Failure{
+			Class: "ValueError", Module: oslo.ModuleBuiltins,
+			Message: "the result cannot be sent as JSON: " + err.Error(),
+		}))
+		if err != nil {
+			return
+		}
+	}
+	// A reply goes out even when the call was cancelled (a forced
+	// shutdown): the caller learns at once. Retries stop with ctx.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ReplyRetryTimeout)
+	defer cancel()
+	deadline := now.Add(s.opts.ReplyRetryTimeout)
+	for {
+		err := s.transport.Reply(sendCtx, msg.ReplyQ, body)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, transport.ErrNoRoute) || time.Now().After(deadline) || ctx.Err() != nil {
+			if errors.Is(err, transport.ErrNoRoute) {
+				s.gone.add(msg.ReplyQ, time.Now())
+			}
+			s.log.Error("rpc: reply not sent", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
