@@ -400,3 +400,28 @@ func TestTopologyMatchesPython(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropMismatchFails shows that both sides notice a declaration
+// that differs: the checks above would fail if the topology drifted.
+func TestInteropMismatchFails(t *testing.T) {
+	rawURL, u := interopURL(t, "")
+	id := uuidHex()[:10]
+	ex, topic := "wrt_x_"+id, "wrt_t_"+id
+	j := newJanitor(t, u)
+	j.add([]string{topic, topic + ".py", topic + ".go"}, []string{topic + "_fanout", ex})
+
+	// wasmrpcd declares durable queues, then a default Python server comes.
+	durable, err := DialAMQP(context.Background(), u, Options{DurableQueues: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer durable.Close()
+	e := &env{t: t, impl: &amqpImpl{url: u, j: j}, tr: durable, exchange: ex}
+	e.listenRPC(durable, Target{Exchange: ex, Topic: topic, Server: "go"})
+	ctx, cancel := context.WithTimeout(context.Background(), waitTime)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, "testdata/oslo_peer.py", "server", rawURL, ex, topic, "py").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "PRECONDITION_FAILED") {
+		t.Fatalf("Python server over durable queues: %v\n%s", err, out)
+	}
+}
