@@ -2,6 +2,9 @@ package transport
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"os"
 	"testing"
 )
 
@@ -33,4 +36,73 @@ func (a *amqpImpl) forget(_ *testing.T, queues, exchanges []string) { a.j.add(qu
 
 func TestAMQPBehaviour(t *testing.T) {
 	runBehaviour(t, newAMQPImpl)
+}
+
+// BenchmarkSend measures confirmed publishes to a queue from 32
+// goroutines (b.SetParallelism), with the default pool of channels.
+func BenchmarkSend(b *testing.B) {
+	for _, channels := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("channels=%d", channels), func(b *testing.B) {
+			u := brokerURLB(b)
+			tr, err := DialAMQP(context.Background(), u, Options{PublishChannels: channels, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tr.Close()
+			q := NewReplyQueueName()
+			l, err := tr.ListenReplies(context.Background(), q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer deleteQueueB(b, u, q)
+			defer l.Close()
+			go func() {
+				for {
+					d, err := l.Next(context.Background())
+					if err != nil {
+						return
+					}
+					_ = d.Ack()
+				}
+			}()
+			body := make([]byte, 512)
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := tr.Reply(context.Background(), q, body); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+func brokerURLB(b *testing.B) *URL {
+	raw := os.Getenv("AMQP_URL")
+	if raw == "" {
+		raw = "amqp://guest:guest@127.0.0.1:5672/"
+	}
+	u, err := ParseURL(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return u
+}
+
+func deleteQueueB(b *testing.B, u *URL, q string) {
+	conn, err := adminDial(u)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	_, _ = ch.QueueDelete(q, false, false, false)
 }
