@@ -27,7 +27,10 @@ type command struct {
 }
 
 // commands lists the subcommands in the order `help` shows them.
-var commands = []command{}
+var commands = []command{
+	{"run", "serve the modules of a config file until SIGTERM", runRun},
+	{"check", "validate a config file and load its modules, without a broker", runCheck},
+}
 
 // errUsage marks an error whose message is a usage line: exit code 2.
 var errUsage = errors.New("usage")

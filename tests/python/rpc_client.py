@@ -46,7 +46,7 @@ def describe(exc):
 def main():
     url = sys.argv[1]
     exchange = sys.argv[2] if len(sys.argv) > 2 else "openstack"
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF
     conf([], project="wasmrpcd-tests")
     oslo_messaging.set_transport_defaults(exchange)
     transport = oslo_messaging.get_rpc_transport(conf, url=url)
