@@ -50,7 +50,9 @@ type Options struct {
 	// of each listener's consumers; 0 means unlimited.
 	PrefetchCount int
 	// HeartbeatTimeout is heartbeat_timeout_threshold, the AMQP heartbeat
-	// asked of the broker. 0 means 60 s; negative disables heartbeats.
+	// asked of the broker. 0 means 60 s. Negative asks for none, but
+	// amqp091-go then takes the broker's proposal (RabbitMQ's default is
+	// 60 s): it cannot refuse heartbeats the broker wants.
 	HeartbeatTimeout time.Duration
 	// ReconnectDelay is kombu_reconnect_delay, the pause after a lost
 	// connection before the first new attempt. 0 means 1 s; negative

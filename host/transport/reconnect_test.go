@@ -279,3 +279,60 @@ func TestConcurrentPublishers(t *testing.T) {
 		}
 	}
 }
+
+func TestListenerResumesAfterQueueDeleted(t *testing.T) {
+	u := brokerURL(t)
+	im := &amqpImpl{url: u, j: newJanitor(t, u)}
+	e := newEnv(t, im, fastReconnect(t, "cancel"))
+	topic := e.topic("s1")
+	l := e.listenRPC(e.tr, Target{Topic: topic, Server: "s1"})
+
+	// Someone deletes the shared queue: the broker cancels the consumer.
+	conn, err := adminDial(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDelete(topic, false, false, false); err != nil {
+		t.Fatal(err)
+	}
+	// The listener declares it again and consumes: a mandatory send
+	// finds a queue once it has.
+	waitFor(t, "the queue to be declared again", func() bool {
+		_, err := ch.QueueDeclarePassive(topic, false, false, false, false, nil)
+		if err != nil {
+			ch, _ = conn.Channel() // a failed passive declare closes the channel
+			return false
+		}
+		return true
+	})
+	e.send(Target{Topic: topic}, "back", SendOptions{Mandatory: true})
+	ack(t, e.next(l, "back"))
+}
+
+func TestHeartbeatNegotiated(t *testing.T) {
+	u := brokerURL(t)
+	for _, tt := range []struct {
+		opt  time.Duration
+		want time.Duration
+	}{{0, 60 * time.Second}, {10 * time.Second, 10 * time.Second}} {
+		t.Run(tt.opt.String(), func(t *testing.T) {
+			a, err := DialAMQP(context.Background(), u, Options{HeartbeatTimeout: tt.opt, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			conn, err := a.send.current(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := conn.Config.Heartbeat; got != tt.want {
+				t.Fatalf("negotiated heartbeat %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
