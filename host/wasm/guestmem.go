@@ -53,14 +53,14 @@ func guestSpan(packed uint64, memSize uint64, max int) (ptr, n uint32, err error
 // built-in tags well-typed); its deeper validity (UTF-8, text map keys,
 // no duplicate keys) is checked by whoever decodes it, with
 // abi.Unmarshal.
-func decodeResult(b []byte) (value []byte, raised *abi.Error, err error) {
-	// The fast path: {"value": V} with nothing else.
-	// Decoding into a RawMessage checks and copies the value as the full
-	// decode of a Result does.
+//
+// scratch, reused across calls, spares an allocation on the fast path.
+func decodeResult(b []byte, scratch *cbor.RawMessage) (value []byte, raised *abi.Error, err error) {
+	// The fast path: {"value": V} with nothing else. Decoding into a
+	// RawMessage checks the value as the full decode of a Result does.
 	if rest, ok := bytes.CutPrefix(b, valueHeader); ok && len(rest) > 0 {
-		var raw cbor.RawMessage
-		if decMode.Unmarshal(rest, &raw) == nil {
-			return raw, nil, nil
+		if decMode.Unmarshal(rest, scratch) == nil {
+			return bytes.Clone(*scratch), nil, nil
 		}
 	}
 	var r abi.Result

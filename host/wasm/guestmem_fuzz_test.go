@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/wasmrpcd/wasmrpcd/abi"
 )
 
@@ -50,7 +52,8 @@ func mustMarshal(v any) []byte {
 func FuzzDecodeResult(f *testing.F) {
 	resultSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		value, raised, err := decodeResult(b)
+		var scratch cbor.RawMessage
+		value, raised, err := decodeResult(b, &scratch)
 		switch {
 		case err != nil:
 			if !errors.Is(err, ErrBadResult) || value != nil || raised != nil {

@@ -121,7 +121,7 @@ func (m *Module) hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 	if m.host == nil {
 		err = errHostCallsDisabled
 	} else {
-		ctx, cancel := withTimeoutMillis(ctx, req.TimeoutMillis)
+		ctx, cancel := in.hostContext(ctx, req.TimeoutMillis)
 		value, err = m.host.Call(ctx, in.caller(), req)
 		cancel()
 	}
@@ -144,7 +144,7 @@ func (m *Module) hostCast(ctx context.Context, mod api.Module, stack []uint64) {
 	if m.host == nil {
 		err = errHostCallsDisabled
 	} else {
-		ctx, cancel := withTimeoutMillis(ctx, req.TimeoutMillis)
+		ctx, cancel := in.hostContext(ctx, req.TimeoutMillis)
 		err = m.host.Cast(ctx, in.caller(), req)
 		cancel()
 	}
@@ -167,7 +167,9 @@ func (m *Module) hostNotify(ctx context.Context, mod api.Module, stack []uint64)
 	if m.host == nil {
 		err = errHostCallsDisabled
 	} else {
+		ctx, cancel := in.hostContext(ctx, 0)
 		err = m.host.Notify(ctx, in.caller(), n)
+		cancel()
 	}
 	in.hold(stack, nil, err)
 }
@@ -255,10 +257,14 @@ func encodeError(err error) []byte {
 	return b
 }
 
-// withTimeoutMillis shortens ctx by a request's timeout_ms, if any.
-func withTimeoutMillis(ctx context.Context, ms uint32) (context.Context, context.CancelFunc) {
-	if ms == 0 {
-		return ctx, func() {}
+// hostContext bounds a host call by the deadline of the guest's own call
+// and by the request's timeout_ms, if any.
+func (in *instance) hostContext(ctx context.Context, ms uint32) (context.Context, context.CancelFunc) {
+	dl := in.deadline()
+	if ms > 0 {
+		if own := time.Now().Add(time.Duration(ms) * time.Millisecond); own.Before(dl) {
+			dl = own
+		}
 	}
-	return context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+	return context.WithDeadline(ctx, dl)
 }

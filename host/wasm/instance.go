@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -44,6 +45,20 @@ type instance struct {
 	started time.Time
 	// held is the response waiting for wasmrpc.response.
 	held []byte
+	// raw receives a result's value before it is copied out.
+	raw cbor.RawMessage
+
+	// timer enforces the call timeout: it closes the instance, which
+	// stops the guest (the runtime's WithCloseOnContextDone compiles in
+	// the checks) and wakes a sleeping one through kick. One timer per
+	// instance, re-armed for each call, costs no allocation per call;
+	// the caller's own deadline or cancellation reaches the guest
+	// through the context passed to the call.
+	timer *time.Timer
+	kick  chan struct{}
+	// broken is set when the instance must not serve again: its call
+	// failed, or the timer fired.
+	broken bool
 
 	stdout, stderr *lineWriter
 }
@@ -55,7 +70,10 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		m:     m,
 		name:  fmt.Sprintf("%s#%d", m.name, m.seq.Add(1)),
 		stack: make([]uint64, 4),
+		kick:  make(chan struct{}, 1),
 	}
+	in.timer = time.AfterFunc(time.Hour, in.expire)
+	in.timer.Stop()
 	in.stdout = newLineWriter(m.log, slog.LevelInfo, "stdout")
 	in.stderr = newLineWriter(m.log, slog.LevelWarn, "stderr")
 	cfg := wazero.NewModuleConfig().
@@ -72,9 +90,6 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 			in.capped = newCappedMemory(m.lim.MemoryLimit, capacity)
 			return in.capped
 		}))
-	ctx, cancel := context.WithTimeout(ctx, m.lim.CallTimeout)
-	defer cancel()
-
 	m.instances.Store(in.name, in)
 	mod, err := m.rt.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
@@ -91,11 +106,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("%w: it defines no memory named %q", ErrInvalidModule, abi.ExportMemory)
 	}
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
-		in.begin(ctx, abi.ExportInitialize, nil)
-		err := init.CallWithStack(ctx, in.stack)
-		in.end()
-		if err != nil {
-			err = in.failure(ctx, err)
+		if err := in.invoke(ctx, init, abi.ExportInitialize, nil); err != nil {
 			in.close()
 			return nil, fmt.Errorf("%w: %s: %w", ErrInitialize, abi.ExportInitialize, err)
 		}
@@ -116,24 +127,56 @@ func (in *instance) resolve(names []string) {
 	}
 }
 
-// begin records the call being served, for the host imports and the
-// error messages.
-func (in *instance) begin(ctx context.Context, export string, reqCtx []byte) {
+// invoke calls fn with the parameters in in.stack, within the call
+// timeout and ctx, and returns a precise error when the guest fails. The
+// results are in in.stack.
+func (in *instance) invoke(ctx context.Context, fn api.Function, export string, reqCtx []byte) error {
 	in.export = export
 	in.reqCtx = reqCtx
 	in.ctx = ctx
 	in.done = ctx.Done()
-	in.started = time.Now()
 	in.held = nil
 	in.capped.refused = false
 	in.stderr.mark()
-}
-
-func (in *instance) end() {
+	select {
+	case <-in.kick:
+	default:
+	}
+	in.started = time.Now()
+	in.timer.Reset(in.m.lim.CallTimeout)
+	err := fn.CallWithStack(ctx, in.stack)
+	if !in.timer.Stop() {
+		// The timer fired: the instance is closed, or about to be.
+		in.broken = true
+	}
+	if ctx.Err() != nil {
+		// wazero's watcher of ctx may be closing the instance even though
+		// the call returned.
+		in.broken = true
+	}
 	in.reqCtx = nil
 	in.ctx = nil
 	in.done = nil
 	in.held = nil
+	if err != nil {
+		in.broken = true
+		return in.failure(ctx, err)
+	}
+	return nil
+}
+
+// expire is the timer's: the call ran past the call timeout.
+func (in *instance) expire() {
+	_ = in.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+}
+
+// deadline is when the call being served must end, for the host imports.
+func (in *instance) deadline() time.Time {
+	return in.started.Add(in.m.lim.CallTimeout)
 }
 
 // call calls the export with index idx. A non-nil error that is not an
@@ -145,6 +188,7 @@ func (in *instance) call(ctx context.Context, idx int, reqCtx, args []byte) ([]b
 	}
 	view, ok := in.mem.Read(in.buf, uint32(n))
 	if !ok {
+		in.broken = true
 		return nil, fmt.Errorf("%w: wasmrpc.alloc gave %d bytes at 0x%x, memory is %d bytes",
 			ErrBadPointer, in.bufCap, in.buf, in.mem.Size())
 	}
@@ -156,22 +200,24 @@ func (in *instance) call(ctx context.Context, idx int, reqCtx, args []byte) ([]b
 	st[1] = uint64(len(reqCtx))
 	st[2] = uint64(in.buf) + uint64(len(reqCtx))
 	st[3] = uint64(len(args))
-	in.begin(ctx, in.m.exportNames[idx], reqCtx)
-	err := in.fns[idx].CallWithStack(ctx, st)
-	in.end()
-	if err != nil {
-		return nil, in.failure(ctx, err)
+	if err := in.invoke(ctx, in.fns[idx], in.m.exportNames[idx], reqCtx); err != nil {
+		return nil, err
 	}
 	ptr, size, err := guestSpan(st[0], uint64(in.mem.Size()), in.m.lim.MaxResultSize)
 	if err != nil {
+		in.broken = true
 		return nil, err
 	}
 	b, _ := in.mem.Read(ptr, size)
-	value, raised, err := decodeResult(b)
+	value, raised, err := decodeResult(b, &in.raw)
+	if err != nil {
+		in.broken = true
+		return nil, err
+	}
 	if raised != nil {
 		return nil, raised
 	}
-	return value, err
+	return value, nil
 }
 
 // reserve makes the input buffer hold at least n bytes.
@@ -196,21 +242,17 @@ func (in *instance) reserve(ctx context.Context, n int) error {
 	st := in.stack
 	if in.bufCap > 0 {
 		st[0], st[1] = uint64(in.buf), uint64(in.bufCap)
-		in.begin(ctx, abi.ExportFree, nil)
-		err := in.free.CallWithStack(ctx, st)
-		in.end()
+		err := in.invoke(ctx, in.free, abi.ExportFree, nil)
 		in.buf, in.bufCap = 0, 0
 		if err != nil {
-			return fmt.Errorf("%s: %w", abi.ExportFree, in.failure(ctx, err))
+			return fmt.Errorf("%s: %w", abi.ExportFree, err)
 		}
 	}
 	st[0] = size
-	in.begin(ctx, abi.ExportAlloc, nil)
-	err := in.alloc.CallWithStack(ctx, st)
-	in.end()
-	if err != nil {
-		return fmt.Errorf("%s: %w", abi.ExportAlloc, in.failure(ctx, err))
+	if err := in.invoke(ctx, in.alloc, abi.ExportAlloc, nil); err != nil {
+		return fmt.Errorf("%s: %w", abi.ExportAlloc, err)
 	}
+	in.broken = true // until the buffer is checked
 	ptr := uint32(st[0])
 	switch {
 	case ptr == 0 && in.capped.refused:
@@ -223,6 +265,7 @@ func (in *instance) reserve(ctx context.Context, n int) error {
 			ErrBadPointer, size, ptr, in.mem.Size())
 	}
 	in.buf, in.bufCap = ptr, uint32(size)
+	in.broken = false
 	return nil
 }
 
@@ -265,6 +308,8 @@ func (in *instance) nanosleep(ns int64) {
 	defer t.Stop()
 	select {
 	case <-t.C:
+	case <-in.kick:
+		// The timer closed the instance.
 	case <-in.done:
 		code := sys.ExitCodeDeadlineExceeded
 		if errors.Is(in.ctx.Err(), context.Canceled) {
@@ -276,6 +321,7 @@ func (in *instance) nanosleep(ns int64) {
 
 // close closes the wazero instance and logs what it left unterminated.
 func (in *instance) close() {
+	in.timer.Stop()
 	if in.mod != nil {
 		_ = in.mod.Close(context.Background())
 	}

@@ -122,14 +122,10 @@ func checkImports(imports []api.FunctionDefinition) error {
 // negotiate checks, on the first instance, the ABI version the module
 // speaks, before anything else about it is read.
 func (m *Module) negotiate(ctx context.Context, in *instance) error {
-	st := in.stack
-	in.begin(ctx, abi.ExportABIVersion, nil)
-	err := in.mod.ExportedFunction(abi.ExportABIVersion).CallWithStack(ctx, st)
-	in.end()
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrABIVersion, abi.ExportABIVersion, in.failure(ctx, err))
+	if err := in.invoke(ctx, in.mod.ExportedFunction(abi.ExportABIVersion), abi.ExportABIVersion, nil); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrABIVersion, abi.ExportABIVersion, err)
 	}
-	if v := api.DecodeI32(st[0]); v != abi.Version {
+	if v := api.DecodeI32(in.stack[0]); v != abi.Version {
 		return fmt.Errorf("%w: the module speaks wasmrpcd ABI version %d, this host speaks version %d; rebuild it with an SDK for version %d",
 			ErrABIVersion, v, abi.Version, abi.Version)
 	}
@@ -152,14 +148,10 @@ func (m *Module) readManifest(ctx context.Context, in *instance) (*abi.Manifest,
 			return nil, err
 		}
 	}
-	st := in.stack
-	in.begin(ctx, abi.ExportManifest, nil)
-	err := in.mod.ExportedFunction(abi.ExportManifest).CallWithStack(ctx, st)
-	in.end()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrManifest, abi.ExportManifest, in.failure(ctx, err))
+	if err := in.invoke(ctx, in.mod.ExportedFunction(abi.ExportManifest), abi.ExportManifest, nil); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrManifest, abi.ExportManifest, err)
 	}
-	ptr, n, err := guestSpan(st[0], uint64(in.mem.Size()), abi.MaxManifestSize)
+	ptr, n, err := guestSpan(in.stack[0], uint64(in.mem.Size()), abi.MaxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrManifest, abi.ExportManifest, err)
 	}

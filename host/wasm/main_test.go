@@ -16,8 +16,13 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/abi"
 )
 
-// testkitPath is the Go test module `make modules` builds.
-const testkitPath = "../../modules/testkit/testkit.wasm"
+// builtModules are the modules of modules/ the tests and benchmarks
+// load, as `make modules` builds them: testkit in Go with the guest SDK,
+// cadder in C.
+var builtModules = map[string]string{
+	"testkit": "modules/testkit/testkit.wasm",
+	"cadder":  "modules/cadder/cadder.wasm",
+}
 
 // TestMain builds, with the Makefile's own rules, the modules the tests
 // load (testdata/*.wat and modules/testkit) when they are missing or
@@ -45,7 +50,10 @@ func buildModules() error {
 	if err != nil {
 		return err
 	}
-	targets := []string{"modules/testkit/testkit.wasm"}
+	var targets []string
+	for _, path := range builtModules {
+		targets = append(targets, path)
+	}
 	for _, src := range srcs {
 		targets = append(targets, "host/wasm/"+strings.TrimSuffix(src, ".wat")+".wasm")
 	}
@@ -56,13 +64,12 @@ func buildModules() error {
 	return nil
 }
 
-// readWasm returns testdata/name.wasm, or the testkit module for
-// "testkit".
+// readWasm returns testdata/name.wasm, or one of builtModules.
 func readWasm(t testing.TB, name string) []byte {
 	t.Helper()
 	path := filepath.Join("testdata", name+".wasm")
-	if name == "testkit" {
-		path = testkitPath
+	if built, ok := builtModules[name]; ok {
+		path = filepath.Join("..", "..", built)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -2,11 +2,9 @@ package wasm
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -69,9 +67,9 @@ func (m *Module) Limits() Limits { return m.lim }
 // request context and keyword arguments (both CBOR maps; nil or empty
 // means {}), and returns the CBOR value of the result.
 //
-// The call runs in an idle instance of the module, waiting for one when
-// all MaxInstances are busy, within the call timeout or ctx's deadline
-// when that is sooner. The returned value is well-formed CBOR within the
+// The call runs in an idle instance of the module, waiting for one
+// (until ctx ends) when all MaxInstances are busy; it then runs for at
+// most the call timeout, or until ctx ends. The returned value is well-formed CBOR within the
 // ABI's nesting and size limits; decode it with abi.Unmarshal, which also
 // checks the rest (valid UTF-8, text map keys, no duplicate keys).
 //
@@ -95,31 +93,16 @@ func (m *Module) Call(ctx context.Context, export string, reqCtx, args []byte) (
 	if len(args) == 0 {
 		args = emptyMap
 	}
-	ctx, cancel := m.withDeadline(ctx)
-	defer cancel()
-
 	in, err := m.acquire(ctx)
 	if err != nil {
 		return nil, &CallError{Module: m.name, Export: export, Err: err}
 	}
 	value, err := in.call(ctx, idx, reqCtx, args)
-	var raised *abi.Error
-	m.release(in, err != nil && !errors.As(err, &raised))
+	m.release(in)
 	if err != nil {
 		return nil, &CallError{Module: m.name, Export: export, Err: err}
 	}
 	return value, nil
-}
-
-func noop() {}
-
-// withDeadline bounds ctx by the call timeout, unless its own deadline is
-// sooner.
-func (m *Module) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= m.lim.CallTimeout {
-		return ctx, noop
-	}
-	return context.WithTimeout(ctx, m.lim.CallTimeout)
 }
 
 // enter counts a call in, unless the module is closing.

@@ -91,8 +91,8 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 
 // release gives an instance back after a call; a broken one is discarded
 // and replaced.
-func (m *Module) release(in *instance, broken bool) {
-	if broken {
+func (m *Module) release(in *instance) {
+	if in.broken {
 		m.discard(in)
 		if len(m.pool.idle) == 0 {
 			m.warmSpare()

@@ -50,17 +50,22 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 	}
 	return &Runtime{
-		cfg:   cfg,
-		log:   log,
-		cache: cache,
-		// The memory limit is enforced per instance by cappedMemory, not
-		// by wazero's WithMemoryLimitPages: see memory.go.
-		rtConfig: wazero.NewRuntimeConfig().
-			WithCoreFeatures(api.CoreFeaturesV2).
-			WithCloseOnContextDone(true).
-			WithCompilationCache(cache),
-		modules: make(map[*Module]struct{}),
+		cfg:      cfg,
+		log:      log,
+		cache:    cache,
+		rtConfig: runtimeConfig(cache),
+		modules:  make(map[*Module]struct{}),
 	}, nil
+}
+
+// runtimeConfig is the wazero configuration of every module's runtime.
+// The memory limit is enforced per instance by cappedMemory, not by
+// wazero's WithMemoryLimitPages: see memory.go.
+func runtimeConfig(cache wazero.CompilationCache) wazero.RuntimeConfig {
+	return wazero.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2).
+		WithCloseOnContextDone(true).
+		WithCompilationCache(cache)
 }
 
 // Load compiles wasm (through the compilation cache), validates it as a
