@@ -30,6 +30,7 @@ type command struct {
 var commands = []command{
 	{"run", "serve the modules of a config file until SIGTERM", runRun},
 	{"check", "validate a config file and load its modules, without a broker", runCheck},
+	{"inspect", "print a module's manifest as JSON", runInspect},
 }
 
 // errUsage marks an error whose message is a usage line: exit code 2.
