@@ -16,9 +16,13 @@ import (
 // Helpers for the tests that need the real broker.
 
 // brokerURL returns AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/)
-// parsed, and fails the test when the broker does not answer.
+// parsed, and fails the test when the broker does not answer. Under -short
+// (make test-short: no broker, no Python) it skips the test.
 func brokerURL(t *testing.T) *URL {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs RabbitMQ; -short runs the unit tests only")
+	}
 	raw := os.Getenv("AMQP_URL")
 	if raw == "" {
 		raw = "amqp://guest:guest@127.0.0.1:5672/"
