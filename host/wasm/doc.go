@@ -6,7 +6,6 @@
 //	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: dir, Logger: log})
 //	m, err := rt.Load(ctx, "testkit", wasmBytes, wasm.Limits{MaxInstances: 4})
 //	value, err := m.Call(ctx, "rpc.echo", ctxCBOR, argsCBOR)
-//	var ce *wasm.CallError
 //	switch {
 //	case errors.As(err, new(*abi.Error)):              // the guest raised an exception
 //	case errors.Is(err, context.DeadlineExceeded):     // past the deadline
@@ -36,8 +35,9 @@
 //
 // Limits ([Limits]) are per module: each instance's memory is capped by
 // MemoryLimit (a grow past it answers -1 and, when the guest then fails,
-// ErrMemoryLimit), each call by CallTimeout or the caller's deadline
-// (wazero's WithCloseOnContextDone stops the guest), each result by
+// ErrMemoryLimit), each call by CallTimeout and by the caller's context
+// (the runtime is built WithCloseOnContextDone, so closing an instance
+// stops the guest at its next loop or call), each result by
 // MaxResultSize.
 //
 // # Pool
@@ -58,8 +58,9 @@
 //
 // Each instance keeps a host-owned input buffer, obtained from
 // wasmrpc.alloc and reused for every call that fits in it (doubled with
-// wasmrpc.free and wasmrpc.alloc when one does not), and resolves its
-// exports once: a call costs one export invocation beyond the copies of
+// wasmrpc.free and wasmrpc.alloc when one does not), resolves its
+// exports once, and enforces the call timeout with one timer re-armed
+// for each call: a call costs one export invocation beyond the copies of
 // the arguments in and the result out.
 //
 // # Locks

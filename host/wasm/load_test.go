@@ -187,3 +187,28 @@ func walkFiles(dir string, f func()) error {
 	}
 	return nil
 }
+
+// TestSameBytesTwice loads one module twice (compiled once, shared by the
+// cache) and checks that closing one leaves the other serving.
+func TestSameBytesTwice(t *testing.T) {
+	r, _ := newRuntime(t, Config{})
+	a := load(t, r, "echo", Limits{})
+	b := load(t, r, "echo", Limits{})
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Call(context.Background(), "rpc.echo", nil, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("closed module: %v, want ErrClosed", err)
+	}
+	for range 3 {
+		if _, err := b.Call(context.Background(), "rpc.echo", nil, nil); err != nil {
+			t.Fatalf("the other module: %v", err)
+		}
+		// A fresh instance of the other module still instantiates.
+		in, err := b.newInstance(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.close()
+	}
+}
