@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 
 	"github.com/wasmrpcd/wasmrpcd/host/config"
 	"github.com/wasmrpcd/wasmrpcd/host/daemon"
@@ -25,7 +28,39 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log := daemon.NewLogger(cfg.Log, os.Stderr)
-	return daemon.New(cfg, log).Run(ctx)
+	d := daemon.New(cfg, log)
+
+	// SIGHUP re-reads the config and applies it; a config that does not
+	// load is refused and the daemon goes on as it was.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(done)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+			}
+			next, err := config.Load(*path)
+			if err != nil {
+				log.Error("SIGHUP: config refused; nothing changed", "err", err)
+				continue
+			}
+			if err := d.Reconfigure(ctx, next); err != nil {
+				log.Error("SIGHUP: config applied with errors", "err", err)
+				continue
+			}
+			log.Info("SIGHUP: config applied", "file", *path)
+		}
+	}()
+	return d.Run(ctx)
 }
 
 // runCheck is `wasmrpcd check --config FILE`: validate the config and load

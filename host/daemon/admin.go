@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
@@ -9,9 +11,16 @@ import (
 
 // adminHandler serves the admin HTTP API:
 //
-//	GET /healthz  200 while the process is up
-//	GET /readyz   200 when the broker is connected and every module's
-//	              consumers run, 503 otherwise; the body says which
+//	GET  /healthz                  200 while the process is up
+//	GET  /readyz                   200 when the broker is connected and every
+//	                               module's consumers run, 503 otherwise
+//	GET  /metrics                  Prometheus metrics
+//	GET  /v1/modules               every module: versions, digests, tenant,
+//	                               instances, state, last error
+//	GET  /v1/modules/{name}        one module
+//	POST /v1/modules/{name}/reload swap in the module's files as they are on
+//	                               disk: 200 with the module, 422 when the new
+//	                               version is refused (the old one serves on)
 func (d *Daemon) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -25,6 +34,36 @@ func (d *Daemon) adminHandler() http.Handler {
 			code = http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, status)
+	})
+	mux.Handle("GET /metrics", d.metrics.handler())
+	mux.HandleFunc("GET /v1/modules", func(w http.ResponseWriter, r *http.Request) {
+		list := []moduleStatus{}
+		for _, m := range d.moduleList() {
+			list = append(list, m.status())
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"modules": list})
+	})
+	mux.HandleFunc("GET /v1/modules/{name}", func(w http.ResponseWriter, r *http.Request) {
+		m := d.module(r.PathValue("name"))
+		if m == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no module named " + r.PathValue("name")})
+			return
+		}
+		writeJSON(w, http.StatusOK, m.status())
+	})
+	mux.HandleFunc("POST /v1/modules/{name}/reload", func(w http.ResponseWriter, r *http.Request) {
+		m := d.module(r.PathValue("name"))
+		if m == nil || !d.isReady() {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no module named " + r.PathValue("name")})
+			return
+		}
+		err := m.reload(context.WithoutCancel(r.Context()), nil, nil, false, "admin request")
+		switch {
+		case err == nil, errors.Is(err, errUnchanged):
+			writeJSON(w, http.StatusOK, map[string]any{"reloaded": err == nil, "module": m.status()})
+		default:
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": err.Error(), "module": m.status()})
+		}
 	})
 	return mux
 }
@@ -42,14 +81,14 @@ func (d *Daemon) readiness() readiness {
 		return st
 	}
 	st.BrokerConnected = true
-	if s, ok := d.transport.(interface{ Status() transport.Status }); ok {
+	if s, ok := d.currentTransport().(interface{ Status() transport.Status }); ok {
 		status := s.Status()
 		st.BrokerConnected = status.SendConnected && status.ListenConnected
 	}
 	st.Ready = st.BrokerConnected
-	for _, m := range d.modules {
+	for _, m := range d.moduleList() {
 		running := m.running()
-		st.Modules[m.cfg.Name] = running
+		st.Modules[m.name()] = running
 		st.Ready = st.Ready && running
 	}
 	return st

@@ -27,7 +27,8 @@ func Check(ctx context.Context, cfg *config.Config, w io.Writer, log *slog.Logge
 	d := New(cfg, log)
 	d.runtime = rt
 	for i := range cfg.Modules {
-		m, err := d.loadModule(ctx, &cfg.Modules[i])
+		mc := &cfg.Modules[i]
+		m, err := d.newModule(ctx, mc, cfg.Tenant(mc.Tenant))
 		if err != nil {
 			return err
 		}

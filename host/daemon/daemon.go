@@ -1,7 +1,7 @@
 // Package daemon wires wasmrpcd together from its config: the wasm runtime
-// and modules, the transport, one RPC server per module target, and the
-// admin HTTP server; it runs them until its context ends and then shuts
-// down gracefully.
+// and modules, the transport, one RPC server per module target, the file
+// watcher that swaps modules live, and the admin HTTP server; it runs them
+// until its context ends and then shuts down gracefully.
 package daemon
 
 import (
@@ -21,19 +21,27 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
-// Daemon is a running wasmrpcd: create it with New, run it with Run.
+// Daemon is a running wasmrpcd: create it with New, run it with Run,
+// change its config live with Reconfigure.
+//
+// Locks: a module's reloadMu may be held while Daemon.mu or a module's mu
+// is taken; Daemon.mu and a module's mu are never held together, and none
+// is held while waiting for a call.
 type Daemon struct {
-	cfg *config.Config
-	log *slog.Logger
+	log       *slog.Logger
+	metrics   *metrics
+	executors *rpc.Slots // executor_threads, over every module
 
+	mu        sync.Mutex // guards the fields below
+	cfg       *config.Config
 	runtime   *wasm.Runtime
 	transport transport.Transport
-	executors *rpc.Slots            // executor_threads, over every module
 	tenants   map[string]*rpc.Slots // max_concurrency, per tenant
-	modules   []*module
-
-	mu    sync.Mutex // guards ready
-	ready bool
+	modules   []*module             // in config order
+	ready     bool
+	watcher   *watcher
+	closing   bool
+	bg        sync.WaitGroup // background work: swaps' old versions closing, file-triggered reloads
 }
 
 // New returns a daemon for cfg, which must have passed config validation.
@@ -42,112 +50,214 @@ func New(cfg *config.Config, log *slog.Logger) *Daemon {
 	if log == nil {
 		log = slog.Default()
 	}
-	tenants := make(map[string]*rpc.Slots, len(cfg.Tenants))
-	for name, t := range cfg.Tenants {
-		tenants[name] = rpc.NewSlots(t.MaxConcurrency)
-	}
-	return &Daemon{
+	d := &Daemon{
 		cfg:       cfg,
 		log:       log,
 		executors: rpc.NewSlots(cfg.ExecutorThreads),
-		tenants:   tenants,
+		tenants:   map[string]*rpc.Slots{},
 	}
+	d.metrics = newMetrics(d)
+	return d
 }
 
-// Run loads every module, connects to the broker, starts serving and the
-// admin HTTP server, and blocks until ctx ends; then it stops consuming,
-// lets the calls in flight finish within the config's shutdown_timeout and
-// returns nil. It returns an error when a module cannot be loaded, the
-// admin address cannot be bound or a server cannot start.
-func (d *Daemon) Run(ctx context.Context) (err error) {
-	var admin *http.Server
-	if d.cfg.AdminListen != "" {
-		ln, err := net.Listen("tcp", d.cfg.AdminListen)
+// Run loads every module, connects to the broker, starts serving, the file
+// watcher and the admin HTTP server, and blocks until ctx ends; then it
+// stops consuming, lets the calls in flight finish within the config's
+// shutdown_timeout and returns nil. It returns an error when a module
+// cannot be loaded, the admin address cannot be bound or a server cannot
+// start.
+func (d *Daemon) Run(ctx context.Context) error {
+	cfg := d.config()
+	if cfg.AdminListen != "" {
+		ln, err := net.Listen("tcp", cfg.AdminListen)
 		if err != nil {
 			return fmt.Errorf("admin_listen: %w", err)
 		}
-		admin = &http.Server{Handler: d.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		admin := &http.Server{Handler: d.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		done := make(chan struct{})
 		go func() {
+			defer close(done)
 			if err := admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				d.log.Error("admin server failed", "err", err)
 			}
 		}()
-		defer admin.Close()
+		defer func() {
+			admin.Close()
+			<-done
+		}()
 		d.log.Info("admin listening", "addr", ln.Addr().String())
 	}
 
-	if d.cfg.CacheDir != "" {
-		if err := os.MkdirAll(d.cfg.CacheDir, 0o755); err != nil {
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
 			return fmt.Errorf("cache_dir: %w", err)
 		}
 	}
-	d.runtime, err = wasm.NewRuntime(ctx, wasm.Config{CacheDir: d.cfg.CacheDir, Logger: d.log})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log})
 	if err != nil {
 		return fmt.Errorf("wasm runtime: %w", err)
 	}
-	defer d.runtime.Close(context.Background())
+	d.mu.Lock()
+	d.runtime = rt
+	d.mu.Unlock()
+	defer rt.Close(context.Background())
+	defer d.waitBackground()
 
-	for i := range d.cfg.Modules {
-		m, err := d.loadModule(ctx, &d.cfg.Modules[i])
+	var modules []*module
+	for i := range cfg.Modules {
+		mc := &cfg.Modules[i]
+		m, err := d.newModule(ctx, mc, cfg.Tenant(mc.Tenant))
 		if err != nil {
-			d.closeModules()
+			for _, m := range modules {
+				m.close(context.Background())
+			}
 			return err
 		}
-		d.modules = append(d.modules, m)
+		modules = append(modules, m)
 	}
+	d.mu.Lock()
+	d.modules = modules
+	d.mu.Unlock()
 	defer d.closeModules()
 
-	d.log.Info("connecting to the broker", "hosts", redactedHosts(d.cfg.TransportURL))
-	d.transport, err = transport.Open(ctx, d.cfg.TransportURL, transportOptions(d.cfg, d.log))
+	d.log.Info("connecting to the broker", "url", redacted(cfg.TransportURL))
+	tr, err := transport.Open(ctx, cfg.TransportURL, transportOptions(cfg, d.log))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while waiting for the broker
 		}
 		return fmt.Errorf("transport: %w", err)
 	}
-	defer d.transport.Close()
+	d.mu.Lock()
+	d.transport = tr
+	d.mu.Unlock()
+	defer tr.Close()
 
-	for _, m := range d.modules {
-		if err := m.start(ctx, d); err != nil {
+	for _, m := range modules {
+		if err := m.start(ctx); err != nil {
 			d.stopModules(context.Background())
 			return err
 		}
 	}
-	d.setReady(true)
-	d.log.Info("wasmrpcd ready", "modules", len(d.modules), "server", d.cfg.Server)
+
+	w, err := newWatcher(d)
+	if err != nil {
+		d.log.Warn("no file watcher; modules swap on a reload request or SIGHUP only", "err", err)
+	} else {
+		watchCtx, stopWatching := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.run(watchCtx)
+		}()
+		defer func() {
+			stopWatching()
+			<-done
+		}()
+		w.track()
+	}
+	d.mu.Lock()
+	d.watcher, d.ready = w, true
+	d.mu.Unlock()
+	d.log.Info("wasmrpcd ready", "modules", len(modules), "server", cfg.Server)
 
 	<-ctx.Done()
-	d.setReady(false)
-	d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout.Std())
-	stopCtx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout.Std())
+	d.mu.Lock()
+	d.ready = false
+	timeout := d.cfg.ShutdownTimeout.Std()
+	d.mu.Unlock()
+	d.log.Info("shutting down", "timeout", timeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	d.stopModules(stopCtx)
 	return nil
 }
 
-// stopModules shuts every module's servers down at once.
+// config returns the config in force.
+func (d *Daemon) config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// moduleList returns the modules, in config order.
+func (d *Daemon) moduleList() []*module {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*module(nil), d.modules...)
+}
+
+// module returns the module named name, or nil.
+func (d *Daemon) module(name string) *module {
+	for _, m := range d.moduleList() {
+		if m.name() == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) currentTransport() transport.Transport {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.transport
+}
+
+// tenantSlots returns the concurrency slots of a tenant, made on first use
+// from the config in force.
+func (d *Daemon) tenantSlots(name string) *rpc.Slots {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.tenants[name]
+	if s == nil {
+		n := 1
+		if t := d.cfg.Tenant(name); t != nil {
+			n = t.MaxConcurrency
+		}
+		s = rpc.NewSlots(n)
+		d.tenants[name] = s
+	}
+	return s
+}
+
+// background runs f on a goroutine Run waits for before it returns.
+func (d *Daemon) background(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return
+	}
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		f()
+	}()
+}
+
+func (d *Daemon) waitBackground() {
+	d.mu.Lock()
+	d.closing = true
+	d.mu.Unlock()
+	d.bg.Wait()
+}
+
+// stopModules shuts every module's server down at once.
 func (d *Daemon) stopModules(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, m := range d.modules {
+	for _, m := range d.moduleList() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.stop(ctx, d.log)
+			m.stop(ctx)
 		}()
 	}
 	wg.Wait()
 }
 
 func (d *Daemon) closeModules() {
-	for _, m := range d.modules {
+	for _, m := range d.moduleList() {
 		m.close(context.Background())
 	}
-}
-
-func (d *Daemon) setReady(v bool) {
-	d.mu.Lock()
-	d.ready = v
-	d.mu.Unlock()
 }
 
 func (d *Daemon) isReady() bool {
@@ -186,16 +296,11 @@ func transportOptions(cfg *config.Config, log *slog.Logger) transport.Options {
 	}
 }
 
-// redactedHosts returns the host list of a transport URL without
-// credentials, for logs.
-func redactedHosts(rawURL string) []string {
+// redacted returns a transport URL without its passwords, for logs.
+func redacted(rawURL string) string {
 	u, err := transport.ParseURL(rawURL)
 	if err != nil {
-		return nil
+		return "(unparsable)"
 	}
-	hosts := make([]string, 0, len(u.Hosts))
-	for _, h := range u.Hosts {
-		hosts = append(hosts, net.JoinHostPort(h.Hostname, fmt.Sprint(h.Port)))
-	}
-	return hosts
+	return u.Redacted()
 }

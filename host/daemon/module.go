@@ -2,9 +2,15 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/host/config"
 	"github.com/wasmrpcd/wasmrpcd/host/rpc"
@@ -12,45 +18,78 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
+// Module states, as the admin API reports them.
+const (
+	stateLoaded  = "loaded"  // loaded, not consuming yet
+	stateServing = "serving" // consuming its target
+	stateStopped = "stopped"
+)
+
 // module is one configured module: its loaded versions, the dispatcher
 // over their endpoints and the RPC server of its target.
+//
+// A swap (reload) loads the new versions while the old ones serve, points
+// the dispatcher at the new endpoints, and closes the old versions once
+// their calls in flight are done; the server and its queues stay as they
+// are, so no call is lost. Lock order: reloadMu before mu (see Daemon).
 type module struct {
-	cfg        *config.Module
-	versions   []*wasm.Module
+	d          *Daemon
 	dispatcher *rpc.Dispatcher
-	server     *rpc.Server // nil for a module without a topic
+	log        *slog.Logger
+
+	reloadMu sync.Mutex // one load or swap at a time
+
+	mu        sync.Mutex // guards the fields below
+	cfg       *config.Module
+	tenant    *config.Tenant
+	versions  []*wasm.Module
+	server    *rpc.Server // nil for a module without a topic, or stopped
+	state     string
+	lastError string
+	swaps     int
+	loadedAt  time.Time
 }
 
-// loadModule reads, verifies and loads every version of a module.
-func (d *Daemon) loadModule(ctx context.Context, mc *config.Module) (*module, error) {
-	tenant := d.cfg.Tenant(mc.Tenant)
-	slots := d.tenants[mc.Tenant]
-	if tenant == nil || slots == nil {
-		return nil, fmt.Errorf("module %s: unknown tenant %q", mc.Name, mc.Tenant)
-	}
-	m := &module{cfg: mc}
-	var endpoints []rpc.Endpoint
-	for _, file := range mc.Versions {
-		loaded, err := d.loadVersion(ctx, mc.Name, file, tenant)
-		if err != nil {
-			m.close(ctx)
-			return nil, err
-		}
-		m.versions = append(m.versions, loaded)
-		endpoints = append(endpoints, endpointsOf(loaded, slots)...)
-	}
-	disp, err := rpc.NewDispatcher(endpoints...)
+// newModule loads every version of a module; it does not serve yet.
+func (d *Daemon) newModule(ctx context.Context, mc *config.Module, tenant *config.Tenant) (*module, error) {
+	m := &module{d: d, dispatcher: new(rpc.Dispatcher), log: d.log.With("module", mc.Name), cfg: mc, tenant: tenant}
+	versions, err := m.load(ctx, mc, tenant)
 	if err != nil {
-		m.close(ctx)
+		return nil, err
+	}
+	if err := m.dispatcher.SetEndpoints(m.endpoints(versions, mc.Tenant)...); err != nil {
+		closeAll(ctx, versions)
 		return nil, fmt.Errorf("module %s: %w", mc.Name, err)
 	}
-	m.dispatcher = disp
+	m.versions, m.state, m.loadedAt = versions, stateLoaded, time.Now()
 	return m, nil
 }
 
-// loadVersion reads one file of a module, checks its sha256 pin, and
-// compiles, validates and instantiates it under the tenant's limits.
-func (d *Daemon) loadVersion(ctx context.Context, name string, file config.ModuleFile, tenant *config.Tenant) (*wasm.Module, error) {
+// load reads, verifies and loads every version of a module's config.
+func (m *module) load(ctx context.Context, mc *config.Module, tenant *config.Tenant) ([]*wasm.Module, error) {
+	var versions []*wasm.Module
+	for _, file := range mc.Versions {
+		data, err := readVerified(mc.Name, file)
+		if err != nil {
+			closeAll(ctx, versions)
+			return nil, err
+		}
+		loaded, err := m.d.runtime.Load(ctx, mc.Name, data, limitsOf(tenant))
+		if err != nil {
+			closeAll(ctx, versions)
+			return nil, fmt.Errorf("module %s (%s): %w", mc.Name, file.Path, err)
+		}
+		versions = append(versions, loaded)
+		for _, ep := range loaded.Manifest().Endpoints {
+			m.log.Info("module loaded", "path", file.Path, "digest", loaded.Digest(),
+				"namespace", ep.Namespace, "version", ep.Version, "methods", len(ep.Methods))
+		}
+	}
+	return versions, nil
+}
+
+// readVerified reads one file of a module and checks its sha256 pin.
+func readVerified(name string, file config.ModuleFile) ([]byte, error) {
 	data, err := os.ReadFile(file.Path)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
@@ -58,15 +97,16 @@ func (d *Daemon) loadVersion(ctx context.Context, name string, file config.Modul
 	if err := file.Verify(data); err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
-	loaded, err := d.runtime.Load(ctx, name, data, limitsOf(tenant))
-	if err != nil {
-		return nil, fmt.Errorf("module %s (%s): %w", name, file.Path, err)
+	return data, nil
+}
+
+// endpoints returns the RPC endpoints of loaded versions, in order.
+func (m *module) endpoints(versions []*wasm.Module, tenant string) []rpc.Endpoint {
+	var eps []rpc.Endpoint
+	for _, v := range versions {
+		eps = append(eps, endpointsOf(v, m.d.tenantSlots(tenant))...)
 	}
-	for _, ep := range loaded.Manifest().Endpoints {
-		d.log.Info("module loaded", "module", name, "path", file.Path, "digest", loaded.Digest(),
-			"namespace", ep.Namespace, "version", ep.Version, "methods", len(ep.Methods))
-	}
-	return loaded, nil
+	return eps
 }
 
 // limitsOf returns the wasm limits of a tenant.
@@ -79,43 +119,210 @@ func limitsOf(t *config.Tenant) wasm.Limits {
 	}
 }
 
-// start starts the module's RPC server on its target.
-func (m *module) start(ctx context.Context, d *Daemon) error {
-	if m.cfg.Topic == "" {
-		return nil
+// errUnchanged is what reload answers when the files are what it serves.
+var errUnchanged = errors.New("module files unchanged")
+
+// reload swaps in the module's files as they are now on disk, under cfg
+// and tenant (the module's own when nil). Unless force, files whose
+// digests equal those served are left alone (errUnchanged). A version
+// that fails to read, verify, compile, validate or instantiate is refused:
+// the old one goes on serving and the module's last error says why.
+func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.Tenant, force bool, reason string) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	m.mu.Lock()
+	if mc == nil {
+		mc, tenant = m.cfg, m.tenant
 	}
-	target := transport.Target{Exchange: m.cfg.Exchange, Topic: m.cfg.Topic, Server: m.cfg.Server}
-	m.server = rpc.NewServer(d.transport, target, m.dispatcher, rpc.ServerOptions{
-		Executors:         d.cfg.ExecutorThreads,
-		ReplyRetryTimeout: d.cfg.Rabbit.MissingConsumerRetryTimeout.Std(),
-		Logger:            d.log.With("module", m.cfg.Name),
-		Slots:             d.executors,
+	current := m.versions
+	m.mu.Unlock()
+
+	if !force && sameFiles(mc, current) {
+		return errUnchanged
+	}
+	start := time.Now()
+	versions, err := m.load(ctx, mc, tenant)
+	if err == nil {
+		err = m.dispatcher.SetEndpoints(m.endpoints(versions, mc.Tenant)...)
+		if err != nil {
+			closeAll(ctx, versions)
+		}
+	}
+	if err != nil {
+		m.mu.Lock()
+		m.lastError = err.Error()
+		m.mu.Unlock()
+		m.d.metrics.swaps.WithLabelValues(mc.Name, "refused").Inc()
+		m.log.Error("module swap refused; the old version goes on serving", "reason", reason, "err", err)
+		return err
+	}
+	m.mu.Lock()
+	old := m.versions
+	m.cfg, m.tenant, m.versions = mc, tenant, versions
+	m.lastError, m.loadedAt = "", time.Now()
+	m.swaps++
+	m.mu.Unlock()
+	m.d.metrics.swaps.WithLabelValues(mc.Name, "ok").Inc()
+	m.log.Info("module swapped", "reason", reason, "took", time.Since(start).Round(time.Microsecond), "digests", digests(versions))
+	m.d.background(func() {
+		// Calls in flight on the old versions finish within their own
+		// deadline; the margin lets them reply.
+		ctx, cancel := context.WithTimeout(context.Background(), limitsOf(tenant).CallTimeout+5*time.Second)
+		defer cancel()
+		closeAll(ctx, old)
 	})
-	if err := m.server.Start(ctx); err != nil {
-		return fmt.Errorf("module %s: %w", m.cfg.Name, err)
-	}
 	return nil
+}
+
+// sameFiles reports whether the files of mc hold what versions serve.
+func sameFiles(mc *config.Module, versions []*wasm.Module) bool {
+	if len(mc.Versions) != len(versions) {
+		return false
+	}
+	for i, file := range mc.Versions {
+		data, err := os.ReadFile(file.Path)
+		if err != nil {
+			return false
+		}
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != versions[i].Digest() {
+			return false
+		}
+	}
+	return true
+}
+
+func digests(versions []*wasm.Module) []string {
+	out := make([]string, len(versions))
+	for i, v := range versions {
+		out[i] = v.Digest()
+	}
+	return out
+}
+
+func closeAll(ctx context.Context, versions []*wasm.Module) {
+	for _, v := range versions {
+		v.Close(ctx)
+	}
+}
+
+// start starts the module's RPC server on its target.
+func (m *module) start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg.Topic != "" {
+		d := m.d
+		cfg := d.config()
+		target := transport.Target{Exchange: m.cfg.Exchange, Topic: m.cfg.Topic, Server: m.cfg.Server}
+		server := rpc.NewServer(d.currentTransport(), target, m.dispatcher, rpc.ServerOptions{
+			Executors:         cfg.ExecutorThreads,
+			ReplyRetryTimeout: cfg.Rabbit.MissingConsumerRetryTimeout.Std(),
+			Logger:            m.log,
+			Slots:             d.executors,
+			Observer:          d.metrics.observer(m.cfg.Name, m.cfg.Tenant, m.dispatcher),
+		})
+		if err := server.Start(ctx); err != nil {
+			return fmt.Errorf("module %s: %w", m.cfg.Name, err)
+		}
+		m.server = server
+	}
+	m.state = stateServing
+	return nil
+}
+
+// name returns the module's name.
+func (m *module) name() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg.Name
 }
 
 // running reports whether the module's consumers run.
 func (m *module) running() bool {
-	return m.server == nil || m.server.Running()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state == stateServing && (m.server == nil || m.server.Running())
 }
 
 // stop stops the module's server, waiting for its calls within ctx.
-func (m *module) stop(ctx context.Context, log *slog.Logger) {
-	if m.server == nil {
+func (m *module) stop(ctx context.Context) {
+	m.mu.Lock()
+	server := m.server
+	m.server, m.state = nil, stateStopped
+	m.mu.Unlock()
+	if server == nil {
 		return
 	}
-	if err := m.server.Shutdown(ctx); err != nil {
-		log.Warn("calls cancelled at shutdown", "module", m.cfg.Name, "err", err)
+	if err := server.Shutdown(ctx); err != nil {
+		m.log.Warn("calls cancelled at shutdown", "err", err)
 	}
 }
 
 // close releases the module's instances.
 func (m *module) close(ctx context.Context) {
-	for _, v := range m.versions {
-		v.Close(ctx)
-	}
+	m.mu.Lock()
+	versions := m.versions
 	m.versions = nil
+	m.mu.Unlock()
+	closeAll(ctx, versions)
+}
+
+// moduleStatus is a module as the admin API shows it.
+type moduleStatus struct {
+	Name      string          `json:"name"`
+	Tenant    string          `json:"tenant"`
+	Topic     string          `json:"topic,omitempty"`
+	Server    string          `json:"server,omitempty"`
+	Exchange  string          `json:"exchange,omitempty"`
+	State     string          `json:"state"`
+	Versions  []versionStatus `json:"versions"`
+	Swaps     int             `json:"swaps"`
+	LoadedAt  time.Time       `json:"loaded_at"`
+	LastError string          `json:"last_error,omitempty"`
+	InFlight  int             `json:"in_flight"`
+}
+
+type versionStatus struct {
+	Path      string            `json:"path"`
+	Digest    string            `json:"digest"`
+	Size      int               `json:"size"`
+	Instances int               `json:"instances"`
+	Endpoints []endpointVersion `json:"endpoints"`
+}
+
+type endpointVersion struct {
+	Namespace string   `json:"namespace,omitempty"`
+	Version   string   `json:"version"`
+	Methods   []string `json:"methods"`
+}
+
+func (m *module) status() moduleStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := moduleStatus{
+		Name: m.cfg.Name, Tenant: m.cfg.Tenant, Topic: m.cfg.Topic, Exchange: m.cfg.Exchange,
+		State: m.state, Swaps: m.swaps, LoadedAt: m.loadedAt, LastError: m.lastError,
+	}
+	if m.cfg.Topic != "" {
+		st.Server = m.cfg.Server
+	}
+	if m.server != nil {
+		st.InFlight = m.server.InFlight()
+	}
+	for i, v := range m.versions {
+		vs := versionStatus{Digest: v.Digest(), Size: v.Size(), Instances: v.Instances()}
+		if i < len(m.cfg.Versions) {
+			vs.Path = m.cfg.Versions[i].Path
+		}
+		for _, ep := range v.Manifest().Endpoints {
+			ev := endpointVersion{Namespace: ep.Namespace, Version: ep.Version}
+			for _, meth := range ep.Methods {
+				ev.Methods = append(ev.Methods, meth.Name)
+			}
+			slices.Sort(ev.Methods)
+			vs.Endpoints = append(vs.Endpoints, ev)
+		}
+		st.Versions = append(st.Versions, vs)
+	}
+	return st
 }

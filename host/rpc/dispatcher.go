@@ -103,6 +103,21 @@ var ErrEndpointReplaced = errors.New("rpc: endpoint replaced before the request 
 // maxRedispatch bounds how often one request follows replaced endpoints.
 const maxRedispatch = 8
 
+// HasMethod reports whether any endpoint declares method: what bounds
+// the method names a caller can make appear in metrics.
+func (d *Dispatcher) HasMethod(method string) bool {
+	eps := d.endpoints.Load()
+	if eps == nil {
+		return false
+	}
+	for i := range *eps {
+		if (*eps)[i].methods[method] {
+			return true
+		}
+	}
+	return false
+}
+
 // Dispatch serves req on the endpoint oslo.messaging's rules pick.
 func (d *Dispatcher) Dispatch(ctx context.Context, req *Request) ([]byte, error) {
 	for attempt := 0; ; attempt++ {

@@ -26,6 +26,10 @@ type ServerOptions struct {
 	ReplyRetryTimeout time.Duration
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Observer, when set, is told of every request the server ran: its
+	// method, how long the dispatch took, and the failure sent back (nil
+	// on success). It runs on the request's goroutine; keep it quick.
+	Observer func(method string, took time.Duration, failure *oslo.Failure)
 	// Slots, when set, bounds the requests running at once across every
 	// server that shares it (oslo's executor pool over all of a daemon's
 	// servers); each server still runs at most Executors.
@@ -261,11 +265,16 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
 	}
 
 	stopHeartbeats := s.heartbeat(ctx, &msg, log)
+	began := time.Now()
 	result, err := s.dispatcher.Dispatch(callCtx, req)
+	took := time.Since(began)
 	stopHeartbeats()
 
 	if err != nil {
 		failure, expected := FailureOf(err)
+		if s.opts.Observer != nil {
+			s.opts.Observer(msg.Method, took, failure)
+		}
 		if expected {
 			log.Debug("rpc: expected exception", "class", failure.Class, "message", failure.Message)
 		} else {
@@ -275,6 +284,9 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
 			s.reply(ctx, &msg, oslo.FailureReply(msg.MsgID, oslo.NewID(), failure))
 		}
 		return
+	}
+	if s.opts.Observer != nil {
+		s.opts.Observer(msg.Method, took, nil)
 	}
 	if msg.IsCall() {
 		s.reply(ctx, &msg, oslo.ResultReply(msg.MsgID, oslo.NewID(), result))
