@@ -23,7 +23,7 @@ type watcher struct {
 	d  *Daemon
 	fs *fsnotify.Watcher
 
-	mu     sync.Mutex // guards files, dirs, timers
+	mu     sync.Mutex        // guards files, dirs, timers
 	files  map[string]string // path → module name
 	dirs   map[string]bool
 	timers map[string]*time.Timer // module name → pending reload
