@@ -40,6 +40,7 @@ type Daemon struct {
 	modules   []*module             // in config order
 	ready     bool
 	watcher   *watcher
+	adminAddr string
 	closing   bool
 	bg        sync.WaitGroup // background work: swaps' old versions closing, file-triggered reloads
 }
@@ -85,6 +86,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			admin.Close()
 			<-done
 		}()
+		d.mu.Lock()
+		d.adminAddr = ln.Addr().String()
+		d.mu.Unlock()
 		d.log.Info("admin listening", "addr", ln.Addr().String())
 	}
 
@@ -172,6 +176,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.stopModules(stopCtx)
 	return nil
 }
+
+// AdminAddr returns the address the admin server listens on, once Run
+// has bound it; "" before, or when admin_listen is off.
+func (d *Daemon) AdminAddr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.adminAddr
+}
+
+// Ready reports whether the daemon serves every module.
+func (d *Daemon) Ready() bool { return d.readiness().Ready }
 
 // config returns the config in force.
 func (d *Daemon) config() *config.Config {
