@@ -26,6 +26,8 @@ type amqpListener struct {
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when run returns
 	once    sync.Once
+	mu      sync.Mutex
+	started bool // run was started; guarded by mu
 	onClose func(*amqpListener)
 }
 
@@ -61,6 +63,13 @@ func (l *amqpListener) start(ctx context.Context) error {
 			}
 			return err
 		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.ctx.Err() != nil { // closed meanwhile
+			_ = att.ch.Close()
+			return ErrClosed
+		}
+		l.started = true
 		go l.run(att)
 		return nil
 	}
@@ -205,7 +214,12 @@ func (l *amqpListener) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.cancel()
-		<-l.done
+		l.mu.Lock()
+		started := l.started
+		l.mu.Unlock()
+		if started {
+			<-l.done
+		}
 		if l.fanout != "" {
 			err = l.deleteQueue(l.fanout)
 		}

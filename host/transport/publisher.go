@@ -67,6 +67,9 @@ func (p *publisher) publish(ctx context.Context, m publishing) error {
 
 	channelRetries := 0
 	for {
+		if pc != nil && pc.ch.IsClosed() {
+			pc = nil // its connection went since the last publish
+		}
 		if pc == nil {
 			conn, err := p.sup.current(ctx)
 			if err != nil {
