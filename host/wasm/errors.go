@@ -12,8 +12,11 @@ import (
 var (
 	// ErrNoSuchExport: the export is not one the module's manifest names.
 	ErrNoSuchExport = errors.New("no such export in the module's manifest")
-	// ErrClosed: the module is closed or closing.
+	// ErrClosed: the module is closed or closing; the call did not start.
 	ErrClosed = errors.New("module is closed")
+	// ErrInterrupted: Close stopped waiting for calls in flight and
+	// closed the module while this call ran; it may have run in part.
+	ErrInterrupted = errors.New("module closed while the call ran")
 	// ErrTrap: the guest trapped (unreachable, out-of-bounds access, stack
 	// overflow…) or exited (a Go guest's panic ends in exit code 2).
 	ErrTrap = errors.New("guest trapped")

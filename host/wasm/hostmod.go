@@ -258,7 +258,8 @@ func encodeError(err error) []byte {
 }
 
 // hostContext bounds a host call by the deadline of the guest's own call
-// and by the request's timeout_ms, if any.
+// and by the request's timeout_ms, if any, and ends it when Close stops
+// the module.
 func (in *instance) hostContext(ctx context.Context, ms uint32) (context.Context, context.CancelFunc) {
 	dl := in.deadline()
 	if ms > 0 {
@@ -266,5 +267,10 @@ func (in *instance) hostContext(ctx context.Context, ms uint32) (context.Context
 			dl = own
 		}
 	}
-	return context.WithDeadline(ctx, dl)
+	ctx, cancel := context.WithDeadline(ctx, dl)
+	stop := context.AfterFunc(in.m.kill, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }

@@ -273,7 +273,7 @@ func (in *instance) reserve(ctx context.Context, n int) error {
 func (in *instance) failure(ctx context.Context, err error) error {
 	m := in.m
 	if m.killed.Load() {
-		return fmt.Errorf("%w: closed during the call", ErrClosed)
+		return ErrInterrupted
 	}
 	m.log.Warn("guest failed; its instance is discarded",
 		"instance", in.name, "export", in.export, "err", err)
@@ -310,6 +310,8 @@ func (in *instance) nanosleep(ns int64) {
 	case <-t.C:
 	case <-in.kick:
 		// The timer closed the instance.
+	case <-in.m.kill.Done():
+		// Close closed the instance.
 	case <-in.done:
 		code := sys.ExitCodeDeadlineExceeded
 		if errors.Is(in.ctx.Err(), context.Canceled) {

@@ -41,9 +41,12 @@ type Module struct {
 	inflight int
 	drained  chan struct{}
 
-	// killed is set when Close stopped waiting for calls in flight and
-	// closed their instances under them.
+	// killed is set, and kill cancelled, when Close stopped waiting for
+	// calls in flight and closed their instances under them; kill also
+	// ends their host calls and sleeps.
 	killed    atomic.Bool
+	kill      context.Context
+	killNow   context.CancelFunc
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -127,7 +130,8 @@ func (m *Module) leave() {
 
 // Close shuts the module down gracefully: new calls fail with ErrClosed
 // at once, calls in flight run on until they end or ctx does (then they
-// are stopped and answer ErrClosed), and then every instance is closed.
+// are stopped, their host calls cancelled, and they answer
+// ErrInterrupted), and then every instance is closed.
 // It is idempotent; later calls wait for the first and return its
 // result, which is ctx's error when it had to stop calls.
 func (m *Module) Close(ctx context.Context) error {
@@ -144,6 +148,7 @@ func (m *Module) Close(ctx context.Context) error {
 		case <-m.drained:
 		case <-ctx.Done():
 			m.killed.Store(true)
+			m.killNow()
 			m.closeErr = ctx.Err()
 		}
 		// Closing the runtime stops anything still running in it.
@@ -151,6 +156,7 @@ func (m *Module) Close(ctx context.Context) error {
 			m.closeErr = err
 		}
 		m.closePool()
+		m.killNow()
 		if m.owner != nil {
 			m.owner.forget(m)
 		}

@@ -24,7 +24,8 @@ type pool struct {
 	warming bool
 	closed  bool
 
-	// warm owns the spare-making goroutines; ctx ends them on close.
+	// warm owns the spare-making goroutines; ctx ends them, and wakes
+	// the callers waiting for an instance, on close.
 	warm   sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,6 +75,8 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 			case in = <-p.idle:
 			case <-ctx.Done():
 				return nil, fmt.Errorf("waiting for one of %d instances: %w", p.max, ctx.Err())
+			case <-p.ctx.Done():
+				return nil, ErrClosed
 			}
 		}
 		// WithCloseOnContextDone may close an instance just as its call

@@ -174,7 +174,7 @@ func TestCloseGraceful(t *testing.T) {
 }
 
 // TestCloseForced checks that when Close's context ends first, the calls
-// in flight are stopped and answer ErrClosed.
+// in flight are stopped and answer ErrInterrupted.
 func TestCloseForced(t *testing.T) {
 	r, _ := newRuntime(t, Config{})
 	m := load(t, r, "misbehave", Limits{})
@@ -194,7 +194,10 @@ func TestCloseForced(t *testing.T) {
 		t.Errorf("Close: %v, want DeadlineExceeded", err)
 	}
 	err := <-inflight
-	checkCallError(t, err, "misbehave", "rpc.spin", ErrClosed)
+	checkCallError(t, err, "misbehave", "rpc.spin", ErrInterrupted)
+	if errors.Is(err, ErrClosed) {
+		t.Error("an interrupted call answers ErrClosed, which says it did not start")
+	}
 	if err := m.Close(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("second Close: %v, want the first one's result", err)
 	}
@@ -227,4 +230,40 @@ func TestSpareAheadOfNeed(t *testing.T) {
 	if n := instancesMade(m); n != 2 {
 		t.Errorf("%d instances made, want 2", n)
 	}
+}
+
+// TestCloseForcedWaiters checks that a forced Close ends a call blocked
+// in a host call (ErrInterrupted) and a call waiting for an instance
+// (ErrClosed: it never started).
+func TestCloseForcedWaiters(t *testing.T) {
+	host, started, _ := blockingHost()
+	r, _ := newRuntime(t, Config{Host: host})
+	m := load(t, r, "misbehave", Limits{MaxInstances: 1})
+
+	inflight, waiting := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := m.Call(context.Background(), "rpc.call", nil, blockingRequest)
+		inflight <- err
+	}()
+	<-started
+	go func() {
+		_, err := m.Call(context.Background(), "rpc.echo", nil, nil)
+		waiting <- err
+	}()
+	for {
+		m.mu.Lock()
+		n := m.inflight
+		m.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := m.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close: %v, want DeadlineExceeded", err)
+	}
+	checkCallError(t, <-inflight, "misbehave", "rpc.call", ErrInterrupted)
+	checkCallError(t, <-waiting, "misbehave", "rpc.echo", ErrClosed)
 }
