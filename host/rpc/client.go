@@ -129,8 +129,9 @@ func (c *Client) Call(ctx context.Context, method string, args any) (Result, err
 		timeout = DefaultTimeout
 	}
 	deadline := time.Now().Add(timeout)
+	ctxDeadline := false // the context's deadline comes first
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxDeadline = d, true
 	}
 	if req.ReplyQ, err = c.replies.start(ctx); err != nil {
 		return nil, err
@@ -157,7 +158,16 @@ func (c *Client) Call(ctx context.Context, method string, args any) (Result, err
 		}
 		return nil, err
 	}
-	return c.wait(ctx, w, req.MsgID, deadline)
+	res, err := c.wait(ctx, w, req.MsgID, deadline)
+	if errors.Is(err, errDeadline) {
+		if ctxDeadline {
+			// Reported as the context's, whichever timer fired first.
+			err = fmt.Errorf("%w to message ID %s: %w", ErrTimeout, req.MsgID, context.DeadlineExceeded)
+		} else {
+			err = fmt.Errorf("%w to message ID %s (timeout %v)", ErrTimeout, req.MsgID, timeout)
+		}
+	}
+	return res, err
 }
 
 // wait waits for the final reply of a call, renewing the call monitor
@@ -184,33 +194,19 @@ func (c *Client) wait(ctx context.Context, w *waiter, msgID string, deadline tim
 		case <-monitorC:
 			return nil, fmt.Errorf("%w to message ID %s: no heartbeat within the call monitor timeout %v", ErrTimeout, msgID, cm)
 		case <-timer.C:
-			return nil, c.timeoutError(ctx, msgID)
+			return nil, errDeadline
 		case <-ctx.Done():
-			return nil, c.ctxError(ctx, msgID)
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, errDeadline
+			}
+			return nil, fmt.Errorf("rpc: call %s: %w", msgID, ctx.Err())
 		}
 	}
 }
 
-func (c *Client) timeoutError(ctx context.Context, msgID string) error {
-	if ctx.Err() != nil {
-		return c.ctxError(ctx, msgID)
-	}
-	timeout := c.s.timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	return fmt.Errorf("%w to message ID %s (timeout %v)", ErrTimeout, msgID, timeout)
-}
-
-// ctxError is the error of a call whose ctx ended: a deadline is a
-// timeout too.
-func (c *Client) ctxError(ctx context.Context, msgID string) error {
-	err := ctx.Err()
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w to message ID %s: %w", ErrTimeout, msgID, err)
-	}
-	return fmt.Errorf("rpc: call %s: %w", msgID, err)
-}
+// errDeadline is a call's deadline passing, before it becomes an
+// ErrTimeout that says which.
+var errDeadline = errors.New("deadline")
 
 // outcome is the call's result once done is closed.
 func (w *waiter) outcome() (Result, error) {

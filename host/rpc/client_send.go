@@ -22,7 +22,7 @@ var errDisconnected = errors.New("not connected to the broker")
 // says (kombu's ensure):
 //
 //   - The transport itself waits for its connection to come back and
-//     republishes; with [RetryForever] a send waits so as long as ctx
+//     republishes; with [RetryForever] a send waits as long as ctx
 //     allows.
 //   - With a limited retry, an attempt while the transport reports its
 //     publishing connection down fails at once, and so does a message
