@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -276,5 +277,33 @@ func FuzzGuestResult(f *testing.F) {
 				t.Fatalf("value %x: %v", value, err)
 			}
 		}
+	})
+}
+
+// FuzzLoad loads mutated modules: whatever the bytes, Load answers a
+// module or a *LoadError, and never panics or hangs.
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"echo", "misbehave", "abi_v2", "bad_import", "init_trap", "garbage_manifest"} {
+		f.Add(readWasm(f, name))
+	}
+	r, err := NewRuntime(context.Background(), Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { r.Close(context.Background()) })
+	lim := Limits{MemoryLimit: 16 << 20, CallTimeout: 100 * time.Millisecond, MaxInstances: 1}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := r.Load(context.Background(), "fuzz", b, lim)
+		if err != nil {
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("got %T %v, want a *LoadError", err, err)
+			}
+			return
+		}
+		if err := m.Manifest().Validate(); err != nil {
+			t.Fatalf("loaded a module with an invalid manifest: %v", err)
+		}
+		m.Close(context.Background())
 	})
 }
