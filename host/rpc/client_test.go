@@ -74,9 +74,9 @@ func (b *memBroker) newClient(t *testing.T, target Target, opts ...Option) *Clie
 }
 
 // recorder is an endpoint that records what it was asked and answers as
-// testkit does: echo(value), fail(kind, message), context(key), and
-// block (until release is closed), whoami(), deadline() (whether the
-// request had one).
+// testkit does: echo(value), add(a, b), fail(kind, message),
+// context(key), spin(ms) (sleeping), and block (until release is
+// closed), whoami(), deadline() (whether the request had one).
 type recorder struct {
 	name    string
 	calls   atomic.Int64
@@ -92,7 +92,7 @@ func (r *recorder) endpoint(namespace, version string) Endpoint {
 	return Endpoint{
 		Namespace: namespace,
 		Version:   version,
-		Methods:   []string{"echo", "fail", "context", "block", "whoami", "deadline"},
+		Methods:   []string{"echo", "add", "fail", "context", "spin", "block", "whoami", "deadline"},
 		Handler:   r,
 	}
 }
@@ -109,6 +109,22 @@ func (r *recorder) ServeRPC(ctx context.Context, req *Request) ([]byte, error) {
 	switch req.Method {
 	case "echo":
 		return abi.Marshal(args["value"])
+	case "add":
+		switch a := args["a"].(type) {
+		case int64:
+			if b, ok := args["b"].(int64); ok {
+				return abi.Marshal(a + b)
+			}
+		case string:
+			if b, ok := args["b"].(string); ok {
+				return abi.Marshal(a + b)
+			}
+		}
+		return nil, &abi.Error{Class: "TypeError", Message: "unsupported operand types for +"}
+	case "spin":
+		ms, _ := args["ms"].(int64)
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return abi.Marshal(ms)
 	case "fail":
 		return nil, &abi.Error{
 			Class: fmt.Sprint(args["kind"]), Message: fmt.Sprint(args["message"]),
