@@ -9,6 +9,9 @@ Request:
    "context": {...}, "exchange": ..., "topic": ..., "server": ...,
    "namespace": ..., "version": ..., "fanout": false, "timeout": 10,
    "call_monitor_timeout": null, "retry": null}
+  {"id": 2, "op": "reply_queue"}
+      answers with the name of the client's reply queue as the result
+      (null before the first call), so that a test can delete it.
 Answer:
   {"id": 1, "ok": true, "result": ...}
   {"id": 1, "ok": false, "error": {"class": "ValueError", "module": "builtins_Remote",
@@ -59,6 +62,16 @@ def main():
             sys.stdout.flush()
 
     def serve(req):
+        try:
+            run(req)
+        except Exception as exc:  # a bad request must not go unanswered
+            answer({"id": req.get("id"), "ok": False, "error": describe(exc)})
+
+    def run(req):
+        if req["op"] == "reply_queue":
+            answer({"id": req["id"], "ok": True,
+                    "result": getattr(transport._driver, "_reply_q", None)})
+            return
         target = oslo_messaging.Target(
             exchange=req.get("exchange"), topic=req["topic"],
             server=req.get("server"), namespace=req.get("namespace"),
