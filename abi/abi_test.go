@@ -1,7 +1,7 @@
 package abi
 
 import (
-	"strings"
+	"bytes"
 	"testing"
 )
 
@@ -53,85 +53,26 @@ func TestParseVersionErrors(t *testing.T) {
 	}
 }
 
-func TestDecodeManifest(t *testing.T) {
-	good := Manifest{
-		ABIVersion: Version,
-		Module:     "m",
-		Endpoints: []Endpoint{{Version: "1.5", Methods: []Method{
-			{Name: "echo", Export: "rpc.echo"}, {Name: "add", Export: "rpc.add"},
-		}}},
-		Notifications: []NotificationHandler{{Priority: "info", Export: "notify.info"}},
+func TestRawMessage(t *testing.T) {
+	var m RawMessage
+	if !m.IsZero() || !(RawMessage{}).IsZero() || (RawMessage{0xf6}).IsZero() {
+		t.Fatal("IsZero")
 	}
-	for _, tc := range []struct {
-		name   string
-		mutate func(*Manifest)
-		errHas string
-	}{
-		{"valid", func(*Manifest) {}, ""},
-		{"other ABI", func(m *Manifest) { m.ABIVersion = 2 }, "ABI version 2"},
-		{"empty", func(m *Manifest) { m.Endpoints = nil; m.Notifications = nil }, "no endpoint"},
-		{"bad version", func(m *Manifest) { m.Endpoints[0].Version = "x" }, "not major.minor"},
-		{"method twice", func(m *Manifest) {
-			m.Endpoints[0].Methods = append(m.Endpoints[0].Methods, Method{Name: "echo", Export: "rpc.echo2"})
-		}, "declared twice"},
-		{"no export", func(m *Manifest) { m.Endpoints[0].Methods[0].Export = "" }, "without name or export"},
-		{"bad priority", func(m *Manifest) { m.Notifications[0].Priority = "loud" }, "unknown priority"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := good
-			m.Endpoints = []Endpoint{good.Endpoints[0]}
-			m.Endpoints[0].Methods = append([]Method(nil), good.Endpoints[0].Methods...)
-			m.Notifications = append([]NotificationHandler(nil), good.Notifications...)
-			tc.mutate(&m)
-			data, err := Marshal(&m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := DecodeManifest(data)
-			if tc.errHas == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				if len(got.Exports()) != 3 {
-					t.Errorf("Exports() = %v", got.Exports())
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.errHas)
-			}
-		})
+	if b, err := m.MarshalCBOR(); err != nil || !bytes.Equal(b, []byte{0xf6}) {
+		t.Fatalf("empty MarshalCBOR = % x, %v", b, err)
 	}
-}
-
-func TestDecodeManifestRejectsGarbage(t *testing.T) {
-	for _, data := range [][]byte{nil, {0xff}, {0xa1, 0x61}, make([]byte, MaxManifestSize+1)} {
-		if _, err := DecodeManifest(data); err == nil {
-			t.Errorf("DecodeManifest(% x...) accepted", data[:min(len(data), 4)])
-		}
+	src := []byte{0x61, 'x'}
+	if err := m.UnmarshalCBOR(src); err != nil || !bytes.Equal(m, src) {
+		t.Fatalf("UnmarshalCBOR: % x, %v", m, err)
 	}
-}
-
-func FuzzDecodeManifest(f *testing.F) {
-	m := Manifest{ABIVersion: Version, Endpoints: []Endpoint{{Version: "1.0", Methods: []Method{{Name: "a", Export: "rpc.a"}}}}}
-	data, _ := Marshal(&m)
-	f.Add(data)
-	f.Add([]byte{0xa0})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := DecodeManifest(data)
-		if err == nil && m.Validate() != nil {
-			t.Fatal("DecodeManifest returned a manifest that does not validate")
-		}
-	})
-}
-
-func FuzzUnmarshalResult(f *testing.F) {
-	ok, _ := Marshal(&Result{Value: []byte{0x01}})
-	bad, _ := Marshal(&Result{Error: &Error{Class: "ValueError", Message: "x"}})
-	f.Add(ok)
-	f.Add(bad)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r Result
-		_ = Unmarshal(data, &r)
-	})
+	src[1] = 'y'
+	if m[1] != 'x' {
+		t.Fatal("UnmarshalCBOR kept the caller's bytes")
+	}
+	if b, err := m.MarshalCBOR(); err != nil || !bytes.Equal(b, []byte{0x61, 'x'}) {
+		t.Fatalf("MarshalCBOR = % x, %v", b, err)
+	}
+	if err := (*RawMessage)(nil).UnmarshalCBOR(src); err == nil {
+		t.Fatal("UnmarshalCBOR on nil accepted")
+	}
 }

@@ -1,11 +1,6 @@
 package abi
 
-import (
-	"fmt"
-	"reflect"
-
-	"github.com/fxamacker/cbor/v2"
-)
+import "fmt"
 
 // Manifest is what a module declares about itself through
 // [ExportManifest]: the RPC endpoints it serves and the notification
@@ -60,7 +55,7 @@ const (
 // error when Error is set.
 type Result struct {
 	// Value is the CBOR result; absent means null.
-	Value cbor.RawMessage `cbor:"value,omitempty"`
+	Value RawMessage `cbor:"value,omitzero"`
 	// Error, when set, is raised to the caller instead of returning Value.
 	Error *Error `cbor:"error,omitempty"`
 }
@@ -106,9 +101,9 @@ type CallRequest struct {
 	Target Target `cbor:"target"`
 	Method string `cbor:"method"`
 	// Args are the keyword arguments, a CBOR map.
-	Args cbor.RawMessage `cbor:"args,omitempty"`
+	Args RawMessage `cbor:"args,omitzero"`
 	// Context replaces the current request's context when set.
-	Context cbor.RawMessage `cbor:"context,omitempty"`
+	Context RawMessage `cbor:"context,omitzero"`
 	// TimeoutMillis bounds a call; the host also bounds it by the deadline
 	// of the guest's own call. Zero means that deadline alone.
 	TimeoutMillis uint32 `cbor:"timeout_ms,omitempty"`
@@ -122,85 +117,14 @@ type Notification struct {
 	PublisherID string `cbor:"publisher_id"`
 	EventType   string `cbor:"event_type"`
 	// Payload is any CBOR value.
-	Payload cbor.RawMessage `cbor:"payload,omitempty"`
+	Payload RawMessage `cbor:"payload,omitzero"`
 	// Context replaces the current request's context when set.
-	Context cbor.RawMessage `cbor:"context,omitempty"`
+	Context RawMessage `cbor:"context,omitzero"`
 }
 
-// DecOptions are the CBOR decoding options both sides use for bytes from the
-// other side: bounded nesting and sizes, no duplicate map keys, maps decoded
-// into map[string]any as JSON objects are.
-func DecOptions() cbor.DecOptions {
-	return cbor.DecOptions{
-		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:  MaxNesting,
-		MaxArrayElements: 1 << 20,
-		MaxMapPairs:      1 << 20,
-		IndefLength:      cbor.IndefLengthAllowed,
-		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
-		IntDec:           cbor.IntDecConvertSignedOrBigInt,
-		UTF8:             cbor.UTF8RejectInvalid,
-	}
-}
-
-// EncOptions are the CBOR encoding options both sides use: shortest float
-// and integer forms, sorted map keys so that equal values encode equally.
-func EncOptions() cbor.EncOptions {
-	return cbor.EncOptions{
-		Sort:          cbor.SortBytewiseLexical,
-		ShortestFloat: cbor.ShortestFloat16,
-		NaNConvert:    cbor.NaNConvert7e00,
-		InfConvert:    cbor.InfConvertFloat16,
-		Time:          cbor.TimeRFC3339Nano,
-	}
-}
-
-var (
-	decMode = mustDecMode()
-	encMode = mustEncMode()
-)
-
-func mustDecMode() cbor.DecMode {
-	m, err := DecOptions().DecMode()
-	if err != nil {
-		panic(fmt.Sprintf("abi: decoding options: %v", err))
-	}
-	return m
-}
-
-func mustEncMode() cbor.EncMode {
-	m, err := EncOptions().EncMode()
-	if err != nil {
-		panic(fmt.Sprintf("abi: encoding options: %v", err))
-	}
-	return m
-}
-
-// Marshal encodes v with [EncOptions].
-func Marshal(v any) ([]byte, error) { return encMode.Marshal(v) }
-
-// Unmarshal decodes data into v with [DecOptions]. Trailing bytes after
-// the first CBOR item are an error.
-func Unmarshal(data []byte, v any) error { return decMode.Unmarshal(data, v) }
-
-// DecodeManifest decodes and checks a manifest: the ABI version, at least
-// one endpoint or notification handler, every method and handler naming an
-// export, no method name twice in one endpoint.
-func DecodeManifest(data []byte) (*Manifest, error) {
-	if len(data) > MaxManifestSize {
-		return nil, fmt.Errorf("abi: manifest of %d bytes exceeds %d", len(data), MaxManifestSize)
-	}
-	var m Manifest
-	if err := Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("abi: manifest is not valid CBOR: %w", err)
-	}
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// Validate checks the manifest as [DecodeManifest] does.
+// Validate checks a decoded manifest: the ABI version, at least one
+// endpoint or notification handler, every method and handler naming an
+// export, no method name twice in one endpoint, no priority twice.
 func (m *Manifest) Validate() error {
 	if m.ABIVersion != Version {
 		return fmt.Errorf("abi: manifest declares ABI version %d, this host speaks %d", m.ABIVersion, Version)

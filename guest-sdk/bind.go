@@ -9,8 +9,7 @@ import (
 	"unicode"
 
 	"github.com/fxamacker/cbor/v2"
-
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/guest-sdk/py"
 )
 
@@ -253,13 +252,13 @@ func decodeKwargs(fn string, args []byte) (map[string]cbor.RawMessage, error) {
 	}
 	if args[0]>>5 != 5 { // CBOR major type 5: map
 		var v any
-		if err := abi.Unmarshal(args, &v); err != nil {
+		if err := cborcodec.Unmarshal(args, &v); err != nil {
 			return nil, builtinError("TypeError", fmt.Sprintf("%s() arguments are not valid CBOR: %v", fn, cleanCBORError(err)))
 		}
 		return nil, builtinError("TypeError", fmt.Sprintf("%s() argument after ** must be a mapping, not %s", fn, py.TypeName(v)))
 	}
 	var kwargs map[string]cbor.RawMessage
-	if err := abi.Unmarshal(args, &kwargs); err != nil {
+	if err := cborcodec.Unmarshal(args, &kwargs); err != nil {
 		return nil, builtinError("TypeError", fmt.Sprintf("%s() arguments are not a valid CBOR map with text keys: %v", fn, cleanCBORError(err)))
 	}
 	return kwargs, nil
@@ -301,7 +300,7 @@ func decodeArg(fn, name string, raw cbor.RawMessage, dst reflect.Value) error {
 		}
 		return builtinError("TypeError", fmt.Sprintf("%s() argument '%s' must be %s, not NoneType", fn, name, py.KindName(dst.Type())))
 	}
-	err := abi.Unmarshal(raw, dst.Addr().Interface())
+	err := cborcodec.Unmarshal(raw, dst.Addr().Interface())
 	if err == nil {
 		return nil
 	}
@@ -310,13 +309,13 @@ func decodeArg(fn, name string, raw cbor.RawMessage, dst reflect.Value) error {
 		// An integer (major type 0 or 1) or a float that does not fit.
 		value, _ := cbor.Diagnose(raw)
 		var f float64
-		if want == "float" && abi.Unmarshal(raw, &f) == nil {
+		if want == "float" && cborcodec.Unmarshal(raw, &f) == nil {
 			value = fmt.Sprint(f)
 		}
 		return builtinError("OverflowError", fmt.Sprintf("%s() argument '%s' out of range for %v: %s", fn, name, dst.Type(), value))
 	}
 	var got any
-	if abi.Unmarshal(raw, &got) != nil {
+	if cborcodec.Unmarshal(raw, &got) != nil {
 		return builtinError("TypeError", fmt.Sprintf("%s() argument '%s': %v", fn, name, cleanCBORError(err)))
 	}
 	switch have := py.TypeName(got); {

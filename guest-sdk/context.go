@@ -3,9 +3,8 @@ package sdk
 import (
 	"bytes"
 	"fmt"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"maps"
-
-	"github.com/wasmrpcd/wasmrpcd/abi"
 )
 
 // Context is the request context of one call: the oslo.messaging context
@@ -51,7 +50,7 @@ func newContext(name string, data []byte) (*Context, error) {
 // not UTF-8: what no wasmrpcd host sends) is logged and read as empty.
 func (c *Context) decoded() map[string]any {
 	if c.raw != nil {
-		if err := abi.Unmarshal(c.raw, &c.values); err != nil {
+		if err := cborcodec.Unmarshal(c.raw, &c.values); err != nil {
 			Logf(LevelError, "%s(): the request context does not decode: %v", c.name, err)
 			c.values = nil
 		}

@@ -3,15 +3,14 @@ package sdk_test
 import (
 	"encoding/json"
 	"fmt"
-
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	sdk "github.com/wasmrpcd/wasmrpcd/guest-sdk"
 )
 
 // show prints a CBOR result as JSON.
 func show(result []byte) {
 	var v any
-	if err := abi.Unmarshal(result, &v); err != nil {
+	if err := cborcodec.Unmarshal(result, &v); err != nil {
 		fmt.Println("bad result:", err)
 		return
 	}
@@ -30,7 +29,7 @@ func ExampleMethod() {
 		return "Hello, " + a.Name + a.Punctuation, nil
 	})
 
-	args := func(kw map[string]any) []byte { b, _ := abi.Marshal(kw); return b }
+	args := func(kw map[string]any) []byte { b, _ := cborcodec.Marshal(kw); return b }
 	show(greet.Handle(nil, args(map[string]any{"name": "Ada"})))
 	show(greet.Handle(nil, args(map[string]any{"name": "Ada", "punctuation": "?"})))
 	show(greet.Handle(nil, args(map[string]any{})))
@@ -51,7 +50,7 @@ func ExampleListener() {
 		}
 		return sdk.Handled, nil
 	})
-	ev, _ := abi.Marshal(map[string]any{"publisher_id": "volumes", "event_type": "volume.retry", "payload": nil, "metadata": map[string]any{}})
+	ev, _ := cborcodec.Marshal(map[string]any{"publisher_id": "volumes", "event_type": "volume.retry", "payload": nil, "metadata": map[string]any{}})
 	show(info.Handle(nil, ev))
 	// Output:
 	// {"value":"requeue"}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // Handler serves one RPC method or one notification priority through one
@@ -85,7 +86,7 @@ func Listener(priority string, fn func(c *Context, e Event) (Ack, error)) *Handl
 			if len(args) == 0 || args[0]>>5 != 5 { // CBOR major type 5: map
 				return nil, builtinError("TypeError", "notification is not a CBOR map of publisher_id, event_type, payload, metadata")
 			}
-			if err := abi.Unmarshal(args, &e); err != nil {
+			if err := cborcodec.Unmarshal(args, &e); err != nil {
 				return nil, builtinError("TypeError", fmt.Sprintf("notification is not a CBOR map of publisher_id, event_type, payload, metadata: %v", cleanCBORError(err)))
 			}
 			ack, err := fn(c, e)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/guest-sdk/py"
 )
 
@@ -204,7 +205,7 @@ func FuzzHandle(f *testing.F) {
 		for _, h := range []*Handler{testEcho, testCreate, testKwargs, testListen} {
 			out := h.Handle(ctx, args)
 			var r abi.Result
-			if err := abi.Unmarshal(out, &r); err != nil {
+			if err := cborcodec.Unmarshal(out, &r); err != nil {
 				t.Fatalf("%s: result is not a CBOR Result: %v", h.Name(), err)
 			}
 			if r.Error != nil && r.Error.Class == "" {

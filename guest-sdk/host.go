@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // Target addresses an RPC server as oslo.messaging's Target does: topic,
@@ -74,7 +73,7 @@ func Call[R any](c *Context, t Target, method string, args any, opts ...CallOpti
 		return out, err
 	}
 	if len(value) > 0 {
-		if err := abi.Unmarshal(value, &out); err != nil {
+		if err := cborcodec.Unmarshal(value, &out); err != nil {
 			return out, fmt.Errorf("sdk: call %s: decoding the result into %T: %w", method, out, err)
 		}
 	}
@@ -132,7 +131,7 @@ func callRequest(c *Context, t Target, method string, args any, opts []CallOptio
 		return nil, fmt.Errorf("sdk: a call needs a method and a target topic")
 	}
 	if args != nil {
-		a, err := abi.Marshal(args)
+		a, err := cborcodec.Marshal(args)
 		if err != nil {
 			return nil, fmt.Errorf("sdk: encoding the arguments of %s: %w", method, err)
 		}
@@ -149,7 +148,7 @@ func callRequest(c *Context, t Target, method string, args any, opts []CallOptio
 	for _, o := range opts {
 		o(&r)
 	}
-	return abi.Marshal(r)
+	return cborcodec.Marshal(r)
 }
 
 // notifyRequest encodes the CBOR abi.Notification for Notify.
@@ -158,7 +157,7 @@ func notifyRequest(c *Context, n Notification) ([]byte, error) {
 		return nil, fmt.Errorf("sdk: notification priority %q is not one of %v", n.Priority, abi.Priorities)
 	}
 	r := abi.Notification{Topic: n.Topic, Priority: n.Priority, PublisherID: n.PublisherID, EventType: n.EventType}
-	p, err := abi.Marshal(n.Payload)
+	p, err := cborcodec.Marshal(n.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: encoding the payload of %s: %w", n.EventType, err)
 	}
@@ -166,15 +165,15 @@ func notifyRequest(c *Context, n Notification) ([]byte, error) {
 	if err := overrideContext(c, &r.Context); err != nil {
 		return nil, err
 	}
-	return abi.Marshal(r)
+	return cborcodec.Marshal(r)
 }
 
 // overrideContext sets dst to c's values when c carries its own.
-func overrideContext(c *Context, dst *cbor.RawMessage) error {
+func overrideContext(c *Context, dst *abi.RawMessage) error {
 	if c == nil || !c.override {
 		return nil
 	}
-	b, err := abi.Marshal(c.Values())
+	b, err := cborcodec.Marshal(c.Values())
 	if err != nil {
 		return fmt.Errorf("sdk: encoding the context: %w", err)
 	}
@@ -185,9 +184,9 @@ func overrideContext(c *Context, dst *cbor.RawMessage) error {
 // decodeResponse decodes the CBOR abi.Result the host answered with: the
 // raw value on success, an *Error when the remote side (or the host)
 // raised one.
-func decodeResponse(resp []byte) (cbor.RawMessage, error) {
+func decodeResponse(resp []byte) (abi.RawMessage, error) {
 	var r abi.Result
-	if err := abi.Unmarshal(resp, &r); err != nil {
+	if err := cborcodec.Unmarshal(resp, &r); err != nil {
 		return nil, fmt.Errorf("sdk: the host's response is not a CBOR result: %w", err)
 	}
 	if r.Error != nil {

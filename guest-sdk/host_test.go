@@ -10,6 +10,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 func TestCallRequest(t *testing.T) {
@@ -58,7 +59,7 @@ func TestCallRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got abi.CallRequest
-			if err := abi.Unmarshal(b, &got); err != nil {
+			if err := cborcodec.Unmarshal(b, &got); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
@@ -78,7 +79,7 @@ func TestNotifyRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got abi.Notification
-	if err := abi.Unmarshal(b, &got); err != nil {
+	if err := cborcodec.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
 	want := abi.Notification{Topic: "testkit_seen", Priority: "info", PublisherID: "testkit", EventType: "testkit.seen", Payload: enc(t, map[string]any{"k": 1})}
@@ -152,7 +153,7 @@ func FuzzDecodeResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, resp []byte) {
 		v, err := decodeResponse(resp)
 		var r abi.Result
-		if abi.Unmarshal(resp, &r) != nil {
+		if cborcodec.Unmarshal(resp, &r) != nil {
 			if err == nil {
 				t.Fatalf("accepted a response that is not a Result: % x", resp)
 			}
@@ -171,6 +172,6 @@ func FuzzDecodeResponse(f *testing.F) {
 		// Call decodes the value into its result type; a bad one is an
 		// error there, never a panic.
 		var x any
-		_ = abi.Unmarshal(v, &x)
+		_ = cborcodec.Unmarshal(v, &x)
 	})
 }

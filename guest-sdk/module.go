@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // Module describes what a module serves; [Register] turns it into the
@@ -52,7 +53,7 @@ func Register(m Module) {
 	if registered != nil {
 		panic("sdk.Register: called twice")
 	}
-	b, err := abi.Marshal(man)
+	b, err := cborcodec.Marshal(man)
 	if err != nil {
 		panic(fmt.Sprintf("sdk.Register: encoding the manifest: %v", err))
 	}
@@ -116,7 +117,7 @@ func manifestBytes() []byte {
 	if registered != nil {
 		return registered
 	}
-	b, err := abi.Marshal(abi.Manifest{ABIVersion: abi.Version, Endpoints: []abi.Endpoint{}})
+	b, err := cborcodec.Marshal(abi.Manifest{ABIVersion: abi.Version, Endpoints: []abi.Endpoint{}})
 	if err != nil {
 		panic(fmt.Sprintf("sdk: encoding the empty manifest: %v", err))
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 func noop(name string) *Handler {
@@ -40,11 +41,11 @@ func TestManifest(t *testing.T) {
 		t.Fatalf("manifest\n %#v\nwant\n %#v", got, want)
 	}
 	// What the host will decode.
-	b2, err := abi.Marshal(got)
+	b2, err := cborcodec.Marshal(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := abi.DecodeManifest(b2); err != nil {
+	if _, err := cborcodec.DecodeManifest(b2); err != nil {
 		t.Fatalf("the host refuses the manifest: %v", err)
 	}
 }
@@ -83,12 +84,12 @@ func TestManifestRefuses(t *testing.T) {
 // and checks what wasmrpc.manifest publishes and the class the endpoint
 // gives its methods' messages.
 func TestRegister(t *testing.T) {
-	if got, err := abi.DecodeManifest(manifestBytes()); err == nil {
+	if got, err := cborcodec.DecodeManifest(manifestBytes()); err == nil {
 		t.Fatalf("before Register the manifest is valid: %#v", got)
 	}
 	echo := Method("echo", func(_ *Context, a struct{ Value any }) (any, error) { return a.Value, nil })
 	Register(Module{Name: "reg", Endpoints: []Endpoint{{Version: "1.5", Class: "TestkitEndpoint", Methods: []*Handler{echo}}}})
-	m, err := abi.DecodeManifest(manifestBytes())
+	m, err := cborcodec.DecodeManifest(manifestBytes())
 	if err != nil {
 		t.Fatal(err)
 	}

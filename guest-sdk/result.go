@@ -8,6 +8,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // encMode encodes results into a reusable buffer with the ABI's options;
@@ -18,7 +19,7 @@ var (
 )
 
 func mustDecMode() cbor.DecMode {
-	m, err := abi.DecOptions().DecMode()
+	m, err := cborcodec.DecOptions().DecMode()
 	if err != nil {
 		panic(fmt.Sprintf("sdk: decoding options: %v", err))
 	}
@@ -26,7 +27,7 @@ func mustDecMode() cbor.DecMode {
 }
 
 func mustEncMode() cbor.UserBufferEncMode {
-	m, err := abi.EncOptions().UserBufferEncMode()
+	m, err := cborcodec.EncOptions().UserBufferEncMode()
 	if err != nil {
 		panic(fmt.Sprintf("sdk: encoding options: %v", err))
 	}

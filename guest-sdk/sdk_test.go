@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // enc encodes v with the ABI's options, failing the test on error.
 func enc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := abi.Marshal(v)
+	b, err := cborcodec.Marshal(v)
 	if err != nil {
 		t.Fatalf("encoding %#v: %v", v, err)
 	}
@@ -24,7 +25,7 @@ func enc(t testing.TB, v any) []byte {
 func result(t testing.TB, b []byte) (any, *abi.Error) {
 	t.Helper()
 	var r abi.Result
-	if err := abi.Unmarshal(b, &r); err != nil {
+	if err := cborcodec.Unmarshal(b, &r); err != nil {
 		t.Fatalf("the handler's result is not a CBOR Result: %v (% x)", err, b)
 	}
 	if r.Error != nil {
@@ -32,7 +33,7 @@ func result(t testing.TB, b []byte) (any, *abi.Error) {
 	}
 	var v any
 	if len(r.Value) > 0 {
-		if err := abi.Unmarshal(r.Value, &v); err != nil {
+		if err := cborcodec.Unmarshal(r.Value, &v); err != nil {
 			t.Fatalf("the result's value is not CBOR: %v", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
@@ -14,13 +15,13 @@ func TestSDKHostCalls(t *testing.T) {
 	host := &hostCalls{reply: func(req *abi.CallRequest) ([]byte, error) {
 		switch req.Method {
 		case "get_volume":
-			return abi.Marshal(map[string]any{"id": "v1", "size_gb": 3, "extra": true})
+			return cborcodec.Marshal(map[string]any{"id": "v1", "size_gb": 3, "extra": true})
 		case "missing":
 			return nil, &abi.Error{Class: "VolumeNotFound", Module: "volumes.exceptions", Message: "no v9", Args: []any{"v9"}}
 		case "slow":
 			return nil, &abi.Error{Class: "MessagingTimeout", Module: "oslo_messaging.exceptions", Message: "timed out"}
 		}
-		return abi.Marshal(req.Method)
+		return cborcodec.Marshal(req.Method)
 	}}
 	m := load(t, hostcallsWasm, wasm.Limits{MaxInstances: 1}, host)
 	noArgs := enc(t, map[string]any{}) // the host's default for a call without arguments

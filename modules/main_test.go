@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
@@ -138,7 +139,7 @@ func callRaw(t testing.TB, m *wasm.Module, export string, ctx, args []byte) outc
 		return outcome{err: err}
 	}
 	var v any
-	if err := abi.Unmarshal(raw, &v); err != nil {
+	if err := cborcodec.Unmarshal(raw, &v); err != nil {
 		t.Fatalf("%s: the result value does not decode: %v", export, err)
 	}
 	return outcome{value: v}
@@ -146,7 +147,7 @@ func callRaw(t testing.TB, m *wasm.Module, export string, ctx, args []byte) outc
 
 func enc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := abi.Marshal(v)
+	b, err := cborcodec.Marshal(v)
 	if err != nil {
 		t.Fatalf("encoding %#v: %v", v, err)
 	}
@@ -260,7 +261,7 @@ func decode(t testing.TB, b []byte) any {
 		return nil
 	}
 	var v any
-	if err := abi.Unmarshal(b, &v); err != nil {
+	if err := cborcodec.Unmarshal(b, &v); err != nil {
 		t.Fatalf("decoding % x: %v", b, err)
 	}
 	return v

@@ -16,7 +16,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/config"
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
@@ -161,7 +161,7 @@ func (r *rig) call(topic, version, method string, args map[string]any) (oslo.Rep
 	if args == nil {
 		args = map[string]any{}
 	}
-	argBytes, err := abi.Marshal(args)
+	argBytes, err := cborcodec.Marshal(args)
 	if err != nil {
 		return oslo.Reply{}, err
 	}
@@ -200,7 +200,7 @@ func (r *rig) mustCall(topic, version, method string, args map[string]any) any {
 		r.t.Fatalf("%s: %v", method, rep.Failure)
 	}
 	var v any
-	if err := abi.Unmarshal(rep.Result, &v); err != nil {
+	if err := cborcodec.Unmarshal(rep.Result, &v); err != nil {
 		r.t.Fatal(err)
 	}
 	return v

@@ -6,7 +6,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // SafeContextKeys are the request context keys oslo.messaging's Notifier
@@ -35,7 +35,7 @@ var errContext = errors.New("notify: the context must be a CBOR map with text ke
 // decMode reads CBOR from callers and the broker with the limits guests
 // and the host share.
 var decMode = func() cbor.DecMode {
-	m, err := abi.DecOptions().DecMode()
+	m, err := cborcodec.DecOptions().DecMode()
 	if err != nil {
 		panic(fmt.Sprintf("notify: CBOR decoding options: %v", err))
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // Message is one notification as an endpoint sees it: what oslo's
@@ -108,7 +109,7 @@ type handlerArgs struct {
 // arguments (abi/README.md): {"publisher_id", "event_type", "payload",
 // "metadata": {"message_id", "timestamp"}}. Its context is m.Context.
 func (m *Message) Args() ([]byte, error) {
-	b, err := abi.Marshal(handlerArgs{
+	b, err := cborcodec.Marshal(handlerArgs{
 		PublisherID: m.PublisherID,
 		EventType:   m.EventType,
 		Payload:     m.Payload,

@@ -6,13 +6,13 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // cb encodes v as CBOR with the encoding options both sides use.
 func cb(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := abi.Marshal(v)
+	b, err := cborcodec.Marshal(v)
 	if err != nil {
 		t.Fatalf("marshal %v: %v", v, err)
 	}
@@ -33,7 +33,7 @@ func hx(t testing.TB, s string) []byte {
 func decoded(t testing.TB, b []byte) any {
 	t.Helper()
 	var v any
-	if err := abi.Unmarshal(b, &v); err != nil {
+	if err := cborcodec.Unmarshal(b, &v); err != nil {
 		t.Fatalf("unmarshal %x: %v", b, err)
 	}
 	return v

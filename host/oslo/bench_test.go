@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // typicalContext is the context a RequestContext packs (see the golden
@@ -23,7 +23,7 @@ func typicalRequest(b *testing.B) []byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	args, err := abi.Marshal(map[string]any{"value": value100})
+	args, err := cborcodec.Marshal(map[string]any{"value": value100})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 }
 
 // BenchmarkDecodeRequestStdlib is the same work done the obvious way, for
-// comparison: encoding/json into Go values, then abi.Marshal (and no
+// comparison: encoding/json into Go values, then cborcodec.Marshal (and no
 // NaN support).
 func BenchmarkDecodeRequestStdlib(b *testing.B) {
 	body := typicalRequest(b)
@@ -72,10 +72,10 @@ func BenchmarkDecodeRequestStdlib(b *testing.B) {
 			}
 		}
 		ctx["client_timeout"] = msg["_timeout"]
-		if _, err := abi.Marshal(ctx); err != nil {
+		if _, err := cborcodec.Marshal(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := abi.Marshal(msg["args"]); err != nil {
+		if _, err := cborcodec.Marshal(msg["args"]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -97,7 +97,7 @@ func BenchmarkEncodeRequest(b *testing.B) {
 }
 
 func BenchmarkEncodeReply(b *testing.B) {
-	result, err := abi.Marshal(value100)
+	result, err := cborcodec.Marshal(value100)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func BenchmarkEncodeFailureReply(b *testing.B) {
 }
 
 func BenchmarkDecodeReply(b *testing.B) {
-	result, err := abi.Marshal(map[string]any{"value": value100})
+	result, err := cborcodec.Marshal(map[string]any{"value": value100})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func BenchmarkJSONToCBOR(b *testing.B) {
 }
 
 // BenchmarkJSONToCBORStdlib: encoding/json into Go values, then
-// abi.Marshal.
+// cborcodec.Marshal.
 func BenchmarkJSONToCBORStdlib(b *testing.B) {
 	in := []byte(nestedValue)
 	b.SetBytes(int64(len(in)))
@@ -171,7 +171,7 @@ func BenchmarkJSONToCBORStdlib(b *testing.B) {
 		if err := json.Unmarshal(in, &v); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := abi.Marshal(v); err != nil {
+		if _, err := cborcodec.Marshal(v); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -192,7 +192,7 @@ func BenchmarkCBORToJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkCBORToJSONStdlib: abi.Unmarshal into Go values, then
+// BenchmarkCBORToJSONStdlib: cborcodec.Unmarshal into Go values, then
 // encoding/json (which writes neither Python's separators nor its
 // escapes).
 func BenchmarkCBORToJSONStdlib(b *testing.B) {
@@ -204,7 +204,7 @@ func BenchmarkCBORToJSONStdlib(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var v any
-		if err := abi.Unmarshal(in, &v); err != nil {
+		if err := cborcodec.Unmarshal(in, &v); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := json.Marshal(v); err != nil {

@@ -9,12 +9,13 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // valueDecMode decodes the CBOR that JSONToCBOR writes into plain Go
 // values: integers as int64 or, beyond, *big.Int; maps as map[string]any.
 var valueDecMode = func() cbor.DecMode {
-	opts := abi.DecOptions()
+	opts := cborcodec.DecOptions()
 	opts.IntDec = cbor.IntDecConvertSignedOrBigInt
 	opts.BigIntDec = cbor.BigIntDecodePointer
 	opts.DefaultMapType = reflect.TypeOf(map[string]any(nil))
@@ -45,7 +46,7 @@ func DecodeValue(data []byte) (any, error) {
 // of every size (*big.Int too), floats (NaN and infinities as tokens),
 // strings, slices and maps of those (map keys sorted), and
 // [cbor.RawMessage] transcoded. Any other value is encoded with
-// [abi.Marshal] first, so CBOR struct tags apply.
+// [cborcodec.Marshal] first, so CBOR struct tags apply.
 func AppendValue(dst []byte, v any) ([]byte, error) {
 	return appendValue(dst, v, 0)
 }
@@ -126,7 +127,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case cbor.RawMessage:
 		return CBORToJSON(dst, x)
 	default:
-		c, err := abi.Marshal(v)
+		c, err := cborcodec.Marshal(v)
 		if err != nil {
 			return dst, fmt.Errorf("oslo: value of type %T: %w", v, err)
 		}

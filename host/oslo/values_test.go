@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // pythonJSON is testdata/python_json.json, written by capture.py from
@@ -265,16 +265,16 @@ func TestGuestsDecodeTranscodedValues(t *testing.T) {
 	} {
 		c := toCBOR(t, in)
 		var v any
-		if err := abi.Unmarshal(c, &v); err != nil {
-			t.Errorf("abi.Unmarshal of %.40s…: %v", in, err)
+		if err := cborcodec.Unmarshal(c, &v); err != nil {
+			t.Errorf("cborcodec.Unmarshal of %.40s…: %v", in, err)
 			continue
 		}
-		back, err := abi.Marshal(v)
+		back, err := cborcodec.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := CBORToJSON(nil, back); err != nil {
-			t.Errorf("CBORToJSON of abi.Marshal(%v): %v", v, err)
+			t.Errorf("CBORToJSON of cborcodec.Marshal(%v): %v", v, err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
 )
@@ -90,7 +91,7 @@ type Result []byte
 // Decode decodes the result into v with the ABI's CBOR rules (into an
 // any: map[string]any, []any, int64 or *big.Int, float64, string, bool,
 // nil).
-func (r Result) Decode(v any) error { return abi.Unmarshal(r, v) }
+func (r Result) Decode(v any) error { return cborcodec.Unmarshal(r, v) }
 
 // JSON returns the result as the JSON a Python caller's json.dumps would
 // write.
@@ -285,7 +286,7 @@ func encodeMap(v any) ([]byte, error) {
 		b = x
 	default:
 		var err error
-		if b, err = abi.Marshal(v); err != nil {
+		if b, err = cborcodec.Marshal(v); err != nil {
 			return nil, err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
 )
@@ -103,28 +104,28 @@ func (r *recorder) ServeRPC(ctx context.Context, req *Request) ([]byte, error) {
 		r.seen <- req
 	}
 	var args map[string]any
-	if err := abi.Unmarshal(req.Args, &args); err != nil {
+	if err := cborcodec.Unmarshal(req.Args, &args); err != nil {
 		return nil, err
 	}
 	switch req.Method {
 	case "echo":
-		return abi.Marshal(args["value"])
+		return cborcodec.Marshal(args["value"])
 	case "add":
 		switch a := args["a"].(type) {
 		case int64:
 			if b, ok := args["b"].(int64); ok {
-				return abi.Marshal(a + b)
+				return cborcodec.Marshal(a + b)
 			}
 		case string:
 			if b, ok := args["b"].(string); ok {
-				return abi.Marshal(a + b)
+				return cborcodec.Marshal(a + b)
 			}
 		}
 		return nil, &abi.Error{Class: "TypeError", Message: "unsupported operand types for +"}
 	case "spin":
 		ms, _ := args["ms"].(int64)
 		time.Sleep(time.Duration(ms) * time.Millisecond)
-		return abi.Marshal(ms)
+		return cborcodec.Marshal(ms)
 	case "fail":
 		return nil, &abi.Error{
 			Class: fmt.Sprint(args["kind"]), Message: fmt.Sprint(args["message"]),
@@ -132,19 +133,19 @@ func (r *recorder) ServeRPC(ctx context.Context, req *Request) ([]byte, error) {
 		}
 	case "context":
 		var rc map[string]any
-		if err := abi.Unmarshal(req.Context, &rc); err != nil {
+		if err := cborcodec.Unmarshal(req.Context, &rc); err != nil {
 			return nil, err
 		}
-		return abi.Marshal(rc[fmt.Sprint(args["key"])])
+		return cborcodec.Marshal(rc[fmt.Sprint(args["key"])])
 	case "block":
 		// Deaf to the deadline, as a Python method is: the caller's
 		// timeout, not the server's, ends the call.
 		<-r.release
-		return abi.Marshal("released")
+		return cborcodec.Marshal("released")
 	case "whoami":
-		return abi.Marshal(r.name)
+		return cborcodec.Marshal(r.name)
 	case "deadline":
-		return abi.Marshal(!req.Deadline.IsZero())
+		return cborcodec.Marshal(!req.Deadline.IsZero())
 	}
 	return nil, &NoSuchMethodError{Method: req.Method}
 }
@@ -223,8 +224,8 @@ func TestClientCall(t *testing.T) {
 				t.Fatalf("Call: %v", err)
 			}
 			got := decodeResult(t, res)
-			gotCBOR, _ := abi.Marshal(got)
-			wantCBOR, _ := abi.Marshal(tc.want)
+			gotCBOR, _ := cborcodec.Marshal(got)
+			wantCBOR, _ := cborcodec.Marshal(tc.want)
 			if string(gotCBOR) != string(wantCBOR) {
 				t.Fatalf("result %#v, want %#v", got, tc.want)
 			}
@@ -481,7 +482,7 @@ func encodeReply(t *testing.T, r *oslo.Reply) []byte {
 
 func TestClientReplySequences(t *testing.T) {
 	b := newMemBroker(t)
-	str := func(s string) []byte { c, _ := abi.Marshal(s); return c }
+	str := func(s string) []byte { c, _ := cborcodec.Marshal(s); return c }
 	failure := oslo.NewFailure("ValueError", "early failure")
 	sequences := map[string]func(id string) []*oslo.Reply{
 		"heartbeats then result": func(id string) []*oslo.Reply {

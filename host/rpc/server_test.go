@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
 )
@@ -113,7 +114,7 @@ func mustCBOR(t *testing.T, v any) []byte {
 	if v == nil {
 		return nil
 	}
-	b, err := abi.Marshal(v)
+	b, err := cborcodec.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,13 +126,13 @@ func echoEndpoint() Endpoint {
 	return Endpoint{Version: "1.5", Methods: []string{"echo", "fail"}, Handler: HandlerFunc(
 		func(ctx context.Context, req *Request) ([]byte, error) {
 			var args map[string]any
-			if err := abi.Unmarshal(req.Args, &args); err != nil {
+			if err := cborcodec.Unmarshal(req.Args, &args); err != nil {
 				return nil, err
 			}
 			if req.Method == "fail" {
 				return nil, &abi.Error{Class: "ValueError", Message: "asked to fail"}
 			}
-			return abi.Marshal(args["value"])
+			return cborcodec.Marshal(args["value"])
 		})}
 }
 
@@ -164,11 +165,11 @@ func TestServerCall(t *testing.T) {
 				t.Fatalf("unexpected failure %v", rep.Failure)
 			}
 			var got any
-			if err := abi.Unmarshal(rep.Result, &got); err != nil {
+			if err := cborcodec.Unmarshal(rep.Result, &got); err != nil {
 				t.Fatal(err)
 			}
-			want, _ := abi.Marshal(tc.want)
-			gotBytes, _ := abi.Marshal(got)
+			want, _ := cborcodec.Marshal(tc.want)
+			gotBytes, _ := cborcodec.Marshal(got)
 			if string(want) != string(gotBytes) {
 				t.Fatalf("result = %#v, want %#v", got, tc.want)
 			}
@@ -213,7 +214,7 @@ func TestServerHeartbeats(t *testing.T) {
 	release := make(chan struct{})
 	ep := Endpoint{Methods: []string{"slow"}, Handler: HandlerFunc(func(ctx context.Context, _ *Request) ([]byte, error) {
 		<-release
-		return abi.Marshal("done")
+		return cborcodec.Marshal("done")
 	})}
 	r := newRig(t, ServerOptions{}, ep)
 	r.send(&oslo.Request{Method: "slow", MsgID: oslo.NewMessageID(), CallMonitorTimeout: 2 * time.Second}, r.target)
@@ -283,7 +284,7 @@ func TestServerShutdownWaitsForCalls(t *testing.T) {
 	ep := Endpoint{Methods: []string{"slow"}, Handler: HandlerFunc(func(context.Context, *Request) ([]byte, error) {
 		close(started)
 		<-release
-		return abi.Marshal("finished")
+		return cborcodec.Marshal("finished")
 	})}
 	r := newRig(t, ServerOptions{}, ep)
 	r.send(&oslo.Request{Method: "slow", MsgID: oslo.NewMessageID()}, r.target)
@@ -302,7 +303,7 @@ func TestServerShutdownWaitsForCalls(t *testing.T) {
 		t.Fatal(shutdownErr)
 	}
 	var got string
-	if err := abi.Unmarshal(rep.Result, &got); err != nil || got != "finished" {
+	if err := cborcodec.Unmarshal(rep.Result, &got); err != nil || got != "finished" {
 		t.Fatalf("in-flight call answered %q, %v", got, err)
 	}
 	if r.server.Running() {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // The benchmarks docs/BENCHMARKS.md records ("Wasm call path"):
@@ -26,10 +26,10 @@ func nativeEcho(_ context.Context, _, args []byte) ([]byte, error) {
 	var a struct {
 		Value any `cbor:"value"`
 	}
-	if err := abi.Unmarshal(args, &a); err != nil {
+	if err := cborcodec.Unmarshal(args, &a); err != nil {
 		return nil, err
 	}
-	return abi.Marshal(a.Value)
+	return cborcodec.Marshal(a.Value)
 }
 
 func benchRuntime(b *testing.B) *Runtime {

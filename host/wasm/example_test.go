@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
@@ -30,10 +30,10 @@ func Example() {
 		panic(err)
 	}
 
-	args, _ := abi.Marshal(map[string]any{"greeting": "hello"})
+	args, _ := cborcodec.Marshal(map[string]any{"greeting": "hello"})
 	value, err := m.Call(ctx, "rpc.echo", nil, args)
 	var echoed map[string]any
-	_ = abi.Unmarshal(value, &echoed)
+	_ = cborcodec.Unmarshal(value, &echoed)
 	fmt.Println(echoed, err)
 
 	_, err = m.Call(ctx, "rpc.trap", nil, nil)

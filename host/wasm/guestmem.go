@@ -8,6 +8,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // This file decodes what a guest writes into its memory. Everything here
@@ -16,7 +17,7 @@ import (
 
 // decMode checks guest CBOR with the ABI's limits.
 var decMode = func() cbor.DecMode {
-	m, err := abi.DecOptions().DecMode()
+	m, err := cborcodec.DecOptions().DecMode()
 	if err != nil {
 		panic(fmt.Sprintf("wasm: CBOR decoding options: %v", err))
 	}
@@ -52,7 +53,7 @@ func guestSpan(packed uint64, memSize uint64, max int) (ptr, n uint32, err error
 // well-formed CBOR within the ABI's nesting and size limits (and its
 // built-in tags well-typed); its deeper validity (UTF-8, text map keys,
 // no duplicate keys) is checked by whoever decodes it, with
-// abi.Unmarshal.
+// cborcodec.Unmarshal.
 //
 // scratch, reused across calls, spares an allocation on the fast path.
 func decodeResult(b []byte, scratch *cbor.RawMessage) (value []byte, raised *abi.Error, err error) {
@@ -139,7 +140,7 @@ func decodeNotification(b []byte) (*abi.Notification, error) {
 
 // decodeManifest decodes and checks the manifest a guest returned.
 func decodeManifest(b []byte) (*abi.Manifest, error) {
-	m, err := abi.DecodeManifest(b)
+	m, err := cborcodec.DecodeManifest(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrManifest, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // Fuzz tests of every decoder of guest memory. `make fuzz` runs each for
@@ -43,7 +44,7 @@ func resultSeeds(f *testing.F) {
 }
 
 func mustMarshal(v any) []byte {
-	b, err := abi.Marshal(v)
+	b, err := cborcodec.Marshal(v)
 	if err != nil {
 		panic(err)
 	}

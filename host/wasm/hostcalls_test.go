@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // hostFuncs implements HostCalls with functions and records what it got.
@@ -71,7 +72,7 @@ func TestHostCalls(t *testing.T) {
 			case "null":
 				return nil, nil
 			}
-			return abi.Marshal(map[string]any{"method": req.Method})
+			return cborcodec.Marshal(map[string]any{"method": req.Method})
 		},
 		cast: func(context.Context, Caller, *abi.CallRequest) error { return nil },
 		notify: func(_ context.Context, _ Caller, n *abi.Notification) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // hostImport is one function of the wasmrpc host module.
@@ -248,9 +249,9 @@ func encodeError(err error) []byte {
 	default:
 		e = &abi.Error{Class: "MessagingException", Module: "oslo_messaging.exceptions", Message: err.Error()}
 	}
-	b, merr := abi.Marshal(abi.Result{Error: e})
+	b, merr := cborcodec.Marshal(abi.Result{Error: e})
 	if merr != nil {
-		b, _ = abi.Marshal(abi.Result{Error: &abi.Error{
+		b, _ = cborcodec.Marshal(abi.Result{Error: &abi.Error{
 			Class: e.Class, Module: e.Module, Message: e.Message,
 		}})
 	}

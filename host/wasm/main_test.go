@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // builtModules are the modules of modules/ the tests and benchmarks
@@ -171,7 +171,7 @@ func load(t testing.TB, r *Runtime, name string, lim Limits) *Module {
 // enc encodes v for a test, failing it on error.
 func enc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := abi.Marshal(v)
+	b, err := cborcodec.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func enc(t testing.TB, v any) []byte {
 func decode(t testing.TB, b []byte) any {
 	t.Helper()
 	var v any
-	if err := abi.Unmarshal(b, &v); err != nil {
+	if err := cborcodec.Unmarshal(b, &v); err != nil {
 		t.Fatalf("decoding %x: %v", b, err)
 	}
 	return v

@@ -73,7 +73,7 @@ func (m *Module) Limits() Limits { return m.lim }
 // The call runs in an idle instance of the module, waiting for one
 // (until ctx ends) when all MaxInstances are busy; it then runs for at
 // most the call timeout, or until ctx ends. The returned value is well-formed CBOR within the
-// ABI's nesting and size limits; decode it with abi.Unmarshal, which also
+// ABI's nesting and size limits; decode it with cborcodec.Unmarshal, which also
 // checks the rest (valid UTF-8, text map keys, no duplicate keys).
 //
 // Every error is a [*CallError]. An exception the guest raised is an

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 // TestPoolHammer runs many concurrent calls, some of which trap, through
@@ -59,7 +60,7 @@ func hammerCall(m *Module, w, i int) error {
 		}
 		return nil
 	}
-	args, err := abi.Marshal(map[string]any{"worker": w, "call": i})
+	args, err := cborcodec.Marshal(map[string]any{"worker": w, "call": i})
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func blockingHost() (*hostFuncs, chan struct{}, chan struct{}) {
 }
 
 var blockingRequest = func() []byte {
-	b, _ := abi.Marshal(map[string]any{"target": map[string]any{"topic": "t"}, "method": "wait"})
+	b, _ := cborcodec.Marshal(map[string]any{"target": map[string]any{"topic": "t"}, "method": "wait"})
 	return b
 }()
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	sdk "github.com/wasmrpcd/wasmrpcd/guest-sdk"
 )
 
@@ -11,16 +12,16 @@ import (
 // the decoded value or the raised error.
 func call(t *testing.T, h *sdk.Handler, ctx, args map[string]any) (any, *abi.Error) {
 	t.Helper()
-	cb, err := abi.Marshal(ctx)
+	cb, err := cborcodec.Marshal(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ab, err := abi.Marshal(args)
+	ab, err := cborcodec.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var r abi.Result
-	if err := abi.Unmarshal(h.Handle(cb, ab), &r); err != nil {
+	if err := cborcodec.Unmarshal(h.Handle(cb, ab), &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Error != nil {
@@ -28,7 +29,7 @@ func call(t *testing.T, h *sdk.Handler, ctx, args map[string]any) (any, *abi.Err
 	}
 	var v any
 	if len(r.Value) > 0 {
-		if err := abi.Unmarshal(r.Value, &v); err != nil {
+		if err := cborcodec.Unmarshal(r.Value, &v); err != nil {
 			t.Fatal(err)
 		}
 	}
