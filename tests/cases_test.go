@@ -284,3 +284,19 @@ func allocBeyondLimit() diffCase {
 	}
 	return c
 }
+
+// timeoutCases take seconds: client timeouts and call-monitor heartbeats.
+// oslo's client gives up at its timeout whatever the heartbeats say; with
+// a call monitor timeout it also gives up when no heartbeat comes for that
+// long, and a server sends one every half of it (in whole seconds, so none
+// for less than 2 s).
+func timeoutCases() []diffCase {
+	return []diffCase{
+		{name: "client timeout", req: Request{Method: "spin", Args: `{"ms": 3000}`, Timeout: 1}, want: "error MessagingTimeout"},
+		{name: "call monitor heartbeats keep a long call alive", req: Request{Method: "spin", Args: `{"ms": 6000}`, Timeout: 60, CallMonitorTimeout: 2}, want: "ok 6000"},
+		{name: "no call monitor: a long call times out", req: Request{Method: "spin", Args: `{"ms": 6000}`, Timeout: 3}, want: "error MessagingTimeout"},
+		{name: "call monitor too short for heartbeats", req: Request{Method: "spin", Args: `{"ms": 4000}`, Timeout: 60, CallMonitorTimeout: 1}, want: "error MessagingTimeout"},
+		{name: "server that does not exist", req: Request{Method: "echo", Args: `{"value": 1}`, Server: "nobody", Timeout: 2}, want: "error MessagingTimeout"},
+		{name: "version 1.6 to a 1.5-only topic does not wait", req: Request{Method: "spin", Args: `{"ms": 1}`, Version: "1.6", Timeout: 60, CallMonitorTimeout: 2}, want: "remote UnsupportedVersion"},
+	}
+}

@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +17,7 @@ type diffEnv struct {
 	// topics of each side, by target kind: "" is testkit 1.5; "v16" is
 	// version 1.6 (Python's endpoint at 1.6; wasmrpcd's testkit.wasm and
 	// testkit-v1.6.wasm side by side).
-	py, wasm map[string]string
+	py, wasm  map[string]string
 	pyServers []*pyServer
 	daemons   []*daemon
 }
@@ -45,6 +44,16 @@ func newDiffEnv(t *testing.T) *diffEnv {
 		e.daemons = append(e.daemons, startDaemon(t, cfg))
 	}
 	e.pyServers = append(e.pyServers, startPyServer(t, ex, e.py["v16"], diffServers[0], pyServerOptions{Version: "1.6"}))
+	t.Cleanup(func() {
+		var stops []func()
+		for _, s := range e.pyServers {
+			stops = append(stops, func() { s.stop() })
+		}
+		for _, d := range e.daemons {
+			stops = append(stops, d.stop)
+		}
+		stopAll(stops...)
+	})
 	e.client = startClient(t, n, ex, "")
 	return e
 }
@@ -125,9 +134,13 @@ func (e *diffEnv) run(t *testing.T, cases []diffCase) {
 	}
 }
 
+// TestDifferential runs the same requests against Python oslo.messaging
+// servers and wasmrpcd daemons serving testkit, through one Python client,
+// and requires the outcomes to be equal.
 func TestDifferential(t *testing.T) {
 	e := newDiffEnv(t)
 	t.Run("calls", func(t *testing.T) { e.run(t, callCases()) })
+	t.Run("timeouts", func(t *testing.T) { e.run(t, timeoutCases()) })
+	t.Run("concurrent callers", e.testConcurrent)
+	t.Run("targets", e.testTargets)
 }
-
-var _ = fmt.Sprint

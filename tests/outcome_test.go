@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -13,6 +14,8 @@ import (
 // escaped: a rebuilt remote exception's message is followed by the
 // server's traceback, which differs between servers (a KeyError's str()
 // is a repr, where the break is the two characters `\n`).
+// Message IDs (UUIDs as 32 hex digits), which differ from call to call,
+// read as "<id>".
 func firstLine(s string) string {
 	if i := strings.Index(s, "\n"); i >= 0 {
 		s = s[:i]
@@ -20,8 +23,10 @@ func firstLine(s string) string {
 	if i := strings.Index(s, `\n`); i >= 0 {
 		s = s[:i]
 	}
-	return s
+	return messageID.ReplaceAllString(s, "<id>")
 }
+
+var messageID = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
 
 // sameOutcome returns nil when a client cannot tell the outcomes apart
 // (tracebacks aside): the same result, or an exception of the same class

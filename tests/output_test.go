@@ -90,3 +90,17 @@ func (o *output) tail(n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// stopAll runs the stop functions at once and waits for them: Python
+// servers take seconds to stop, and tests start several.
+func stopAll(stops ...func()) {
+	var wg sync.WaitGroup
+	for _, stop := range stops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stop()
+		}()
+	}
+	wg.Wait()
+}
