@@ -57,6 +57,7 @@ func SanitizeContext(ctx []byte) ([]byte, error) {
 	var (
 		kept [][]byte
 		key  string
+		seen = map[string]bool{}
 	)
 	for i := 0; n < 0 || i < n; i++ {
 		if n < 0 && len(rest) > 0 && rest[0] == 0xff {
@@ -67,7 +68,13 @@ func SanitizeContext(ctx []byte) ([]byte, error) {
 		if rest, err = decMode.UnmarshalFirst(rest, &key); err != nil {
 			return nil, fmt.Errorf("%w: %w", errContext, err)
 		}
-		var v cbor.RawMessage
+		if seen[key] {
+			return nil, fmt.Errorf("%w: key %q repeated", errContext, key)
+		}
+		seen[key] = true
+		// Decoded, not only skipped, so that a value the wire cannot carry
+		// (invalid UTF-8, too deep) is refused here.
+		var v any
 		if rest, err = decMode.UnmarshalFirst(rest, &v); err != nil {
 			return nil, fmt.Errorf("%w: value of %q: %w", errContext, key, err)
 		}

@@ -29,7 +29,7 @@ func TestSanitizeContext(t *testing.T) {
 			hx(t, "a1"+"6869735f61646d696e"+"f5"),
 			false,
 		},
-		{"one-byte count", append(hx(t, "b818"), bytes.Repeat(hx(t, "616b00"), 24)...), hx(t, "a0"), false},
+		{"one-byte count", oneByteCount(t), hx(t, "a0"), false},
 		{"not a map", hx(t, "80"), nil, true},
 		{"integer key", hx(t, "a10100"), nil, true},
 		{"truncated", hx(t, "a2"+"67757365725f6964"), nil, true},
@@ -38,6 +38,9 @@ func TestSanitizeContext(t *testing.T) {
 		{"reserved head", hx(t, "bc"), nil, true},
 		{"unterminated indefinite", hx(t, "bf"), nil, true},
 		{"invalid UTF-8 key", hx(t, "a161ff00"), nil, true},
+		{"invalid UTF-8 value", hx(t, "a167757365725f6964618e"), nil, true},
+		{"invalid UTF-8 in a dropped value", hx(t, "a1617862ffff"), nil, true},
+		{"repeated key", hx(t, "a2617801617802"), nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +56,16 @@ func TestSanitizeContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oneByteCount is a map of 24 unsafe keys, whose count takes a byte
+// after the head.
+func oneByteCount(t *testing.T) []byte {
+	b := hx(t, "b818")
+	for k := byte('a'); k < 'a'+24; k++ {
+		b = append(b, 0x61, k, 0x00)
+	}
+	return b
 }
 
 func TestSanitizeContextKeepsEverySafeKey(t *testing.T) {
