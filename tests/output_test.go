@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // output collects the lines a child process writes to one stream, for
@@ -103,4 +104,18 @@ func stopAll(stops ...func()) {
 		}()
 	}
 	wg.Wait()
+}
+
+// waitUntil polls cond until it holds or 30 seconds pass, and returns its
+// last value. Child processes' output reaches the tests through pipes, so
+// what a server wrote before answering may be read after the answer.
+func waitUntil(cond func() bool) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return cond()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
 }
