@@ -215,6 +215,11 @@ type Module struct {
 	// different pools each get every notification, those in one pool share
 	// them. Empty: no pool.
 	NotificationPool string `yaml:"notification_pool,omitempty"`
+	// NotificationAllowRequeue lets the module's notification handlers
+	// have a notification delivered again (by returning "requeue" or by
+	// failing), as oslo's allow_requeue; by default every notification is
+	// acknowledged once handled, as oslo's get_notification_listener does.
+	NotificationAllowRequeue bool `yaml:"notification_allow_requeue,omitempty"`
 }
 
 // ModuleFile is one version of a module's wasm file.

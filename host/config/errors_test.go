@@ -286,7 +286,7 @@ modules:
 			`4: tenants.default.memory_limit: size "64MB" has unknown unit "MB" (use B, KiB, MiB, GiB or TiB)`,
 			`4: tenants.default.max_instances: must be at least 1, got 0`,
 			`9: modules[0].tenant: unknown tenant "gold" (tenants are: default)`,
-			`10: modules[1].extra: unknown key (known keys: exchange, name, notification_pool, notification_topics, path, server, sha256, tenant, topic, versions)`,
+			`10: modules[1].extra: unknown key (known keys: exchange, name, notification_allow_requeue, notification_pool, notification_topics, path, server, sha256, tenant, topic, versions)`,
 			`10: modules[1].name: "a" is already the name of modules[0], line 6`,
 		}},
 	} {

@@ -124,6 +124,7 @@ func (d *decoder) modules(n *yaml.Node, path string, c *Config) {
 			{"tenant", func(v *yaml.Node, p string) { d.str(v, p, &m.Tenant) }},
 			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &m.NotificationTopics) }},
 			{"notification_pool", func(v *yaml.Node, p string) { d.str(v, p, &m.NotificationPool) }},
+			{"notification_allow_requeue", func(v *yaml.Node, p string) { d.boolean(v, p, &m.NotificationAllowRequeue) }},
 		})
 		if ok && isNull(v) {
 			d.fail(v, p, "want a module (name, path, topic, …), got null")

@@ -275,6 +275,9 @@ func (v *validator) modules() {
 				rpc[key] = i
 			}
 		}
+		if m.NotificationAllowRequeue && len(m.NotificationTopics) == 0 {
+			v.add(p+".notification_allow_requeue", "needs notification_topics")
+		}
 		if m.NotificationPool != "" {
 			if len(m.NotificationTopics) == 0 {
 				v.add(p+".notification_pool", "needs notification_topics")

@@ -24,13 +24,14 @@ import (
 // Daemon is a running wasmrpcd: create it with New, run it with Run,
 // change its config live with Reconfigure.
 //
-// Locks: a module's reloadMu may be held while Daemon.mu or a module's mu
-// is taken; Daemon.mu and a module's mu are never held together, and none
-// is held while waiting for a call.
+// Lock order: a module's reloadMu, then that module's mu, then Daemon.mu.
+// Nothing is taken while Daemon.mu is held, and no lock is held while
+// waiting for a call.
 type Daemon struct {
 	log       *slog.Logger
 	metrics   *metrics
 	executors *rpc.Slots // executor_threads, over every module
+	hostCalls *hostCalls // the guests' calls to the outside
 
 	mu        sync.Mutex // guards the fields below
 	cfg       *config.Config
@@ -58,6 +59,7 @@ func New(cfg *config.Config, log *slog.Logger) *Daemon {
 		tenants:   map[string]*rpc.Slots{},
 	}
 	d.metrics = newMetrics(d)
+	d.hostCalls = &hostCalls{d: d}
 	return d
 }
 
@@ -97,7 +99,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("cache_dir: %w", err)
 		}
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log, Host: d.hostCalls})
 	if err != nil {
 		return fmt.Errorf("wasm runtime: %w", err)
 	}
@@ -136,6 +138,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.transport = tr
 	d.mu.Unlock()
 	defer tr.Close()
+	defer d.hostCalls.close()
 
 	for _, m := range modules {
 		if err := m.start(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/host/config"
+	"github.com/wasmrpcd/wasmrpcd/host/notify"
 	"github.com/wasmrpcd/wasmrpcd/host/rpc"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
@@ -31,7 +32,7 @@ const (
 // A swap (reload) loads the new versions while the old ones serve, points
 // the dispatcher at the new endpoints, and closes the old versions once
 // their calls in flight are done; the server and its queues stay as they
-// are, so no call is lost. Lock order: reloadMu before mu (see Daemon).
+// are, so no call is lost. Lock order: see Daemon.
 type module struct {
 	d          *Daemon
 	dispatcher *rpc.Dispatcher
@@ -44,6 +45,9 @@ type module struct {
 	tenant    *config.Tenant
 	versions  []*wasm.Module
 	server    *rpc.Server // nil for a module without a topic, or stopped
+	listener  *notify.Listener // nil for a module without notification topics, or stopped
+	// listenerPriorities are the priorities the listener consumes.
+	listenerPriorities []string
 	state     string
 	lastError string
 	swaps     int
@@ -161,7 +165,19 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	m.cfg, m.tenant, m.versions = mc, tenant, versions
 	m.lastError, m.loadedAt = "", time.Now()
 	m.swaps++
+	var stale *notify.Listener
+	if m.state == stateServing && !slices.Equal(prioritiesOf(versions), m.listenerPriorities) {
+		// The new version handles other priorities: consume those.
+		stale, m.listener, m.listenerPriorities = m.listener, nil, nil
+		if err := m.startListenerLocked(ctx); err != nil {
+			m.lastError = err.Error()
+			m.log.Error("notification listener not restarted after the swap", "err", err)
+		}
+	}
 	m.mu.Unlock()
+	if stale != nil {
+		stale.Shutdown(ctx)
+	}
 	m.d.metrics.swaps.WithLabelValues(mc.Name, "ok").Inc()
 	m.log.Info("module swapped", "reason", reason, "took", time.Since(start).Round(time.Microsecond), "digests", digests(versions))
 	m.d.background(func() {
@@ -226,6 +242,13 @@ func (m *module) start(ctx context.Context) error {
 		}
 		m.server = server
 	}
+	if err := m.startListenerLocked(ctx); err != nil {
+		if m.server != nil {
+			m.server.Shutdown(ctx)
+			m.server = nil
+		}
+		return err
+	}
 	m.state = stateServing
 	return nil
 }
@@ -241,20 +264,26 @@ func (m *module) name() string {
 func (m *module) running() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.state == stateServing && (m.server == nil || m.server.Running())
+	return m.state == stateServing && (m.server == nil || m.server.Running()) &&
+		(m.listener == nil || m.listener.Running())
 }
 
-// stop stops the module's server, waiting for its calls within ctx.
+// stop stops the module's server and listener, waiting for their calls
+// within ctx.
 func (m *module) stop(ctx context.Context) {
 	m.mu.Lock()
-	server := m.server
-	m.server, m.state = nil, stateStopped
+	server, listener := m.server, m.listener
+	m.server, m.listener, m.state = nil, nil, stateStopped
 	m.mu.Unlock()
-	if server == nil {
-		return
+	if server != nil {
+		if err := server.Shutdown(ctx); err != nil {
+			m.log.Warn("calls cancelled at shutdown", "err", err)
+		}
 	}
-	if err := server.Shutdown(ctx); err != nil {
-		m.log.Warn("calls cancelled at shutdown", "err", err)
+	if listener != nil {
+		if err := listener.Shutdown(ctx); err != nil {
+			m.log.Warn("notifications cancelled at shutdown", "err", err)
+		}
 	}
 }
 
