@@ -40,18 +40,18 @@ type module struct {
 
 	reloadMu sync.Mutex // one load or swap at a time
 
-	mu        sync.Mutex // guards the fields below
-	cfg       *config.Module
-	tenant    *config.Tenant
-	versions  []*wasm.Module
-	server    *rpc.Server // nil for a module without a topic, or stopped
-	listener  *notify.Listener // nil for a module without notification topics, or stopped
+	mu       sync.Mutex // guards the fields below
+	cfg      *config.Module
+	tenant   *config.Tenant
+	versions []*wasm.Module
+	server   *rpc.Server      // nil for a module without a topic, or stopped
+	listener *notify.Listener // nil for a module without notification topics, or stopped
 	// listenerPriorities are the priorities the listener consumes.
 	listenerPriorities []string
-	state     string
-	lastError string
-	swaps     int
-	loadedAt  time.Time
+	state              string
+	lastError          string
+	swaps              int
+	loadedAt           time.Time
 }
 
 // newModule loads every version of a module; it does not serve yet.
