@@ -92,11 +92,14 @@ func checkCallError(t *testing.T, err error, module, export string, want error) 
 // error, costs only its own instance, and leaves the module serving.
 func TestCallFailures(t *testing.T) {
 	r, rec := newRuntime(t, Config{})
-	m := load(t, r, "misbehave", Limits{MemoryLimit: 16 << 20, CallTimeout: 2 * time.Second, MaxInstances: 2})
+	m := load(t, r, "misbehave", Limits{MemoryLimit: 16 << 20, MaxInstances: 2})
+	// The call timeout, rather than the caller's deadline, stops these.
+	short := load(t, r, "misbehave", Limits{CallTimeout: 300 * time.Millisecond, MaxInstances: 2})
 
 	for _, tc := range []struct {
 		export  string
-		ctx     time.Duration // a shorter deadline for the call, if set
+		short   bool          // call the module with the short call timeout
+		ctx     time.Duration // a deadline for the call, if set
 		want    error
 		message string // in the error text
 	}{
@@ -106,7 +109,8 @@ func TestCallFailures(t *testing.T) {
 		{export: "rpc.oob_len", want: ErrBadPointer, message: "100 bytes"},
 		{export: "rpc.huge", want: ErrResultTooLarge, message: "4194305 bytes, the cap is 4194304"},
 		{export: "rpc.grow", want: ErrMemoryLimit, message: "16MiB"},
-		{export: "rpc.spin", want: context.DeadlineExceeded, message: "ran past its deadline"},
+		{export: "rpc.spin", short: true, want: context.DeadlineExceeded, message: "ran past its deadline"},
+		{export: "rpc.sleep", short: true, want: context.DeadlineExceeded, message: "ran past its deadline"},
 		{export: "rpc.spin", ctx: 50 * time.Millisecond, want: context.DeadlineExceeded, message: "ran past its deadline"},
 		{export: "rpc.sleep", ctx: 50 * time.Millisecond, want: context.DeadlineExceeded, message: "ran past its deadline"},
 		{export: "rpc.bad_cbor", want: ErrBadResult},
@@ -118,6 +122,10 @@ func TestCallFailures(t *testing.T) {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tc.ctx)
 				defer cancel()
+			}
+			m := m
+			if tc.short {
+				m = short
 			}
 			_, err := m.Call(ctx, tc.export, nil, nil)
 			checkCallError(t, err, "misbehave", tc.export, tc.want)

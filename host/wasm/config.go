@@ -78,6 +78,10 @@ func (l Limits) withDefaults() (Limits, error) {
 		return l, fmt.Errorf("max result size %d is outside 0..2 GiB", l.MaxResultSize)
 	}
 	l.MemoryLimit &^= pageSize - 1
+	if l.MemoryLimit == maxMemory {
+		// api.Memory.Size counts bytes in a uint32: keep one page short.
+		l.MemoryLimit -= pageSize
+	}
 	return l, nil
 }
 

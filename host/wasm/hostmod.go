@@ -258,9 +258,9 @@ func encodeError(err error) []byte {
 	return b
 }
 
-// hostContext bounds a host call by the deadline of the guest's own call
-// and by the request's timeout_ms, if any, and ends it when Close stops
-// the module.
+// hostContext bounds a host call by the request's timeout_ms, if any,
+// within ctx: the context of the guest's own call, which carries its
+// deadline and ends when Close stops the module.
 func (in *instance) hostContext(ctx context.Context, ms uint32) (context.Context, context.CancelFunc) {
 	dl := in.deadline()
 	if ms > 0 {
@@ -268,10 +268,5 @@ func (in *instance) hostContext(ctx context.Context, ms uint32) (context.Context
 			dl = own
 		}
 	}
-	ctx, cancel := context.WithDeadline(ctx, dl)
-	stop := context.AfterFunc(in.m.kill, cancel)
-	return ctx, func() {
-		stop()
-		cancel()
-	}
+	return context.WithDeadline(ctx, dl)
 }

@@ -40,24 +40,18 @@ type instance struct {
 	// The call being served, for the host imports.
 	export  string
 	reqCtx  []byte
-	ctx     context.Context
-	done    <-chan struct{}
 	started time.Time
 	// held is the response waiting for wasmrpc.response.
 	held []byte
 	// raw receives a result's value before it is copied out.
 	raw cbor.RawMessage
 
-	// timer enforces the call timeout: it closes the instance, which
-	// stops the guest (the runtime's WithCloseOnContextDone compiles in
-	// the checks) and wakes a sleeping one through kick. One timer per
-	// instance, re-armed for each call, costs no allocation per call;
-	// the caller's own deadline or cancellation reaches the guest
-	// through the context passed to the call.
+	// cc is the context of every call into the instance; timer ends it
+	// at the call timeout (see callContext).
+	cc    callContext
 	timer *time.Timer
-	kick  chan struct{}
 	// broken is set when the instance must not serve again: its call
-	// failed, or the timer fired.
+	// failed, or its context ended.
 	broken bool
 
 	stdout, stderr *lineWriter
@@ -70,9 +64,9 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		m:     m,
 		name:  fmt.Sprintf("%s#%d", m.name, m.seq.Add(1)),
 		stack: make([]uint64, 4),
-		kick:  make(chan struct{}, 1),
+		cc:    newCallContext(),
 	}
-	in.timer = time.AfterFunc(time.Hour, in.expire)
+	in.timer = time.AfterFunc(time.Hour, func() { in.cc.end(context.DeadlineExceeded) })
 	in.timer.Stop()
 	in.stdout = newLineWriter(m.log, slog.LevelInfo, "stdout")
 	in.stderr = newLineWriter(m.log, slog.LevelWarn, "stderr")
@@ -133,50 +127,54 @@ func (in *instance) resolve(names []string) {
 func (in *instance) invoke(ctx context.Context, fn api.Function, export string, reqCtx []byte) error {
 	in.export = export
 	in.reqCtx = reqCtx
-	in.ctx = ctx
-	in.done = ctx.Done()
 	in.held = nil
 	in.capped.refused = false
 	in.stderr.mark()
-	select {
-	case <-in.kick:
-	default:
-	}
 	in.started = time.Now()
-	in.timer.Reset(in.m.lim.CallTimeout)
-	err := fn.CallWithStack(ctx, in.stack)
-	if !in.timer.Stop() {
-		// The timer fired: the instance is closed, or about to be.
-		in.broken = true
+	in.cc.parent = ctx
+	in.cc.deadline = in.started.Add(in.m.lim.CallTimeout)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { in.cc.end(ctx.Err()) })
 	}
-	if ctx.Err() != nil {
-		// wazero's watcher of ctx may be closing the instance even though
-		// the call returned.
-		in.broken = true
+	in.timer.Reset(in.m.lim.CallTimeout)
+
+	err := fn.CallWithStack(&in.cc, in.stack)
+
+	fired := !in.timer.Stop()
+	if stop != nil {
+		stop()
 	}
 	in.reqCtx = nil
-	in.ctx = nil
-	in.done = nil
 	in.held = nil
+	if ended := in.cc.Err(); ended != nil || fired {
+		// The call's context ended: wazero is closing the instance, even
+		// if the guest returned first.
+		in.broken = true
+		if err == nil {
+			err = exitErrorOf(ended)
+		}
+	}
 	if err != nil {
 		in.broken = true
-		return in.failure(ctx, err)
+		return in.failure(err)
 	}
 	return nil
 }
 
-// expire is the timer's: the call ran past the call timeout.
-func (in *instance) expire() {
-	_ = in.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
-	select {
-	case in.kick <- struct{}{}:
-	default:
+// exitErrorOf is the error wazero answers for a call whose context ended
+// with err.
+func exitErrorOf(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return sys.NewExitError(sys.ExitCodeContextCanceled)
 	}
+	return sys.NewExitError(sys.ExitCodeDeadlineExceeded)
 }
 
 // deadline is when the call being served must end, for the host imports.
 func (in *instance) deadline() time.Time {
-	return in.started.Add(in.m.lim.CallTimeout)
+	d, _ := in.cc.Deadline()
+	return d
 }
 
 // call calls the export with index idx. A non-nil error that is not an
@@ -270,7 +268,7 @@ func (in *instance) reserve(ctx context.Context, n int) error {
 }
 
 // failure turns the error of a call into the guest into a precise one.
-func (in *instance) failure(ctx context.Context, err error) error {
+func (in *instance) failure(err error) error {
 	m := in.m
 	if m.killed.Load() {
 		return ErrInterrupted
@@ -301,23 +299,16 @@ func (in *instance) failure(ctx context.Context, err error) error {
 }
 
 // nanosleep is the guest's WASI sleep. When the call it serves ends
-// first, it closes the instance as WithCloseOnContextDone would, so that
-// the guest stops as soon as it resumes instead of running on.
+// first, it closes the instance (safe here, on the call's goroutine inside
+// a host function), so that the guest stops as soon as it resumes instead
+// of running on.
 func (in *instance) nanosleep(ns int64) {
 	t := time.NewTimer(time.Duration(ns))
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-in.kick:
-		// The timer closed the instance.
-	case <-in.m.kill.Done():
-		// Close closed the instance.
-	case <-in.done:
-		code := sys.ExitCodeDeadlineExceeded
-		if errors.Is(in.ctx.Err(), context.Canceled) {
-			code = sys.ExitCodeContextCanceled
-		}
-		_ = in.mod.CloseWithExitCode(context.Background(), code)
+	case <-in.cc.done:
+		_ = in.mod.CloseWithExitCode(context.Background(), exitErrorOf(in.cc.Err()).(*sys.ExitError).ExitCode())
 	}
 }
 

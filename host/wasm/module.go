@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -41,12 +42,9 @@ type Module struct {
 	inflight int
 	drained  chan struct{}
 
-	// killed is set, and kill cancelled, when Close stopped waiting for
-	// calls in flight and closed their instances under them; kill also
-	// ends their host calls and sleeps.
+	// killed is set when Close stopped waiting for calls in flight and
+	// ended them.
 	killed    atomic.Bool
-	kill      context.Context
-	killNow   context.CancelFunc
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -72,19 +70,25 @@ func (m *Module) Limits() Limits { return m.lim }
 //
 // The call runs in an idle instance of the module, waiting for one
 // (until ctx ends) when all MaxInstances are busy; it then runs for at
-// most the call timeout, or until ctx ends. The returned value is well-formed CBOR within the
-// ABI's nesting and size limits; decode it with cborcodec.Unmarshal, which also
-// checks the rest (valid UTF-8, text map keys, no duplicate keys).
+// most the call timeout, or until ctx ends. The returned value is
+// well-formed CBOR within the ABI's nesting and size limits; decode it
+// with cborcodec.Unmarshal, which also checks the rest (valid UTF-8, text map
+// keys, no duplicate keys).
 //
 // Every error is a [*CallError]. An exception the guest raised is an
 // [*abi.Error] in it, and the instance serves on. Any other failure (a
 // trap, the deadline, the memory limit, a bad pointer, an oversized or
 // malformed result) discards the instance, which the pool replaces; other
-// calls and instances are not affected.
+// calls and instances are not affected. ErrClosed means the call never
+// started; ErrInterrupted that Close stopped it midway.
 func (m *Module) Call(ctx context.Context, export string, reqCtx, args []byte) ([]byte, error) {
 	idx, ok := m.exports[export]
 	if !ok {
 		return nil, &CallError{Module: m.name, Export: export, Err: ErrNoSuchExport}
+	}
+	if err := ctx.Err(); err != nil {
+		// Running the guest would only have wazero close the instance.
+		return nil, &CallError{Module: m.name, Export: export, Err: err}
 	}
 	if !m.enter() {
 		return nil, &CallError{Module: m.name, Export: export, Err: ErrClosed}
@@ -128,12 +132,17 @@ func (m *Module) leave() {
 	}
 }
 
+// killGrace bounds how long a forced Close waits for the calls it ended
+// to return: a guest stops at its next loop or call, a host call when
+// its context ends, unless HostCalls ignores it.
+const killGrace = time.Second
+
 // Close shuts the module down gracefully: new calls fail with ErrClosed
 // at once, calls in flight run on until they end or ctx does (then they
 // are stopped, their host calls cancelled, and they answer
-// ErrInterrupted), and then every instance is closed.
-// It is idempotent; later calls wait for the first and return its
-// result, which is ctx's error when it had to stop calls.
+// ErrInterrupted), and then every instance is closed. It is idempotent;
+// later calls wait for the first and return its result, which is ctx's
+// error when it had to stop calls.
 func (m *Module) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() {
 		m.mu.Lock()
@@ -147,19 +156,35 @@ func (m *Module) Close(ctx context.Context) error {
 		select {
 		case <-m.drained:
 		case <-ctx.Done():
-			m.killed.Store(true)
-			m.killNow()
 			m.closeErr = ctx.Err()
+			m.kill()
 		}
-		// Closing the runtime stops anything still running in it.
+		m.closePool()
 		if err := m.rt.Close(context.Background()); err != nil && m.closeErr == nil {
 			m.closeErr = err
 		}
-		m.closePool()
-		m.killNow()
 		if m.owner != nil {
 			m.owner.forget(m)
 		}
 	})
 	return m.closeErr
+}
+
+// kill ends the context of every instance, which stops the calls in
+// flight, and waits for them a little.
+func (m *Module) kill() {
+	m.killed.Store(true)
+	m.pool.stop()
+	m.instances.Range(func(_, v any) bool {
+		v.(*instance).cc.end(context.Canceled)
+		return true
+	})
+	t := time.NewTimer(killGrace)
+	defer t.Stop()
+	select {
+	case <-m.drained:
+	case <-t.C:
+		m.log.Warn("calls in flight did not stop within the grace period; closing the module under them",
+			"grace", killGrace)
+	}
 }

@@ -157,14 +157,20 @@ func (m *Module) warmSpare() {
 	}()
 }
 
-// close stops making spares, waits for those on their way and closes the
-// idle instances. Busy instances are closed by their calls' release.
-func (m *Module) closePool() {
-	p := m.pool
+// stop makes the pool refuse to give or make instances, and wakes the
+// callers waiting for one.
+func (p *pool) stop() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
 	p.cancel()
+}
+
+// closePool stops the pool, waits for the spares on their way and closes
+// the idle instances. Busy instances are closed by their calls' release.
+func (m *Module) closePool() {
+	p := m.pool
+	p.stop()
 	p.warm.Wait()
 	for {
 		select {

@@ -132,12 +132,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		compiled: compiled,
 		pool:     newPool(lim.MaxInstances),
 	}
-	m.kill, m.killNow = context.WithCancel(context.Background())
-	defer func() {
-		if err != nil {
-			m.killNow()
-		}
-	}()
+
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		return nil, fmt.Errorf("instantiating WASI: %w", err)
 	}
