@@ -89,6 +89,7 @@ type Server struct {
 	recent   recentIDs
 	gone     goneQueues
 	inFlight atomic.Int64
+	failed   atomic.Bool // the listener failed: no request is taken any more
 }
 
 // NewServer returns a server for target (Topic and Server set) that
@@ -142,11 +143,12 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// Running reports whether the server is consuming.
+// Running reports whether the server is consuming: started, not shut
+// down, and its listener has not failed.
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.started && !s.closed
+	return s.started && !s.closed && !s.failed.Load()
 }
 
 // InFlight returns how many requests are running.
@@ -197,7 +199,8 @@ func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
 		d, err := l.Next(takeCtx)
 		if err != nil {
 			if takeCtx.Err() == nil && !errors.Is(err, transport.ErrClosed) {
-				s.log.Error("rpc listener failed", "err", err)
+				s.failed.Store(true)
+				s.log.Error("rpc listener failed; the server takes no more requests", "err", err)
 			}
 			return
 		}
