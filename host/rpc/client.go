@@ -102,15 +102,15 @@ type requestContextKey struct{}
 
 // WithRequestContext returns a copy of ctx whose calls and casts send
 // values as their request context (oslo's ctxt, packed as `_context_*`
-// keys): a map with string keys, a struct (CBOR field tags apply), or a
-// cbor.RawMessage of a map.
+// keys): a map with string keys, a struct (CBOR field tags apply), or an
+// abi.RawMessage or cbor.RawMessage of a map.
 func WithRequestContext(ctx context.Context, values any) context.Context {
 	return context.WithValue(ctx, requestContextKey{}, values)
 }
 
-// Call invokes method with args (a map with string keys, a struct, a
-// cbor.RawMessage of a map, or nil for none) on one server of the
-// target and waits for its result.
+// Call invokes method with args (a map with string keys, a struct, an
+// abi.RawMessage or cbor.RawMessage of a map, or nil for none) on one
+// server of the target and waits for its result.
 //
 // It fails with a [*RemoteError] when the method raised, an error
 // matching [ErrTimeout] when no reply came in time, a [*VersionCapError]
@@ -283,6 +283,8 @@ func encodeMap(v any) ([]byte, error) {
 	case nil:
 		return nil, nil
 	case cbor.RawMessage:
+		b = x
+	case abi.RawMessage:
 		b = x
 	default:
 		var err error
