@@ -31,6 +31,9 @@ var commands = []command{
 	{"run", "serve the modules of a config file until SIGTERM", runRun},
 	{"check", "validate a config file and load its modules, without a broker", runCheck},
 	{"inspect", "print a module's manifest as JSON", runInspect},
+	{"call", "call an RPC method of any oslo.messaging server and print its result", runCall},
+	{"cast", "send an RPC request without waiting for a result", runCast},
+	{"bench", "load an RPC server with calls or casts; print rate and latency", runBench},
 }
 
 // errUsage marks an error whose message is a usage line: exit code 2.
