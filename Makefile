@@ -33,6 +33,7 @@ build: ## Build the daemon to bin/wasmrpcd.
 modules: ## Build the example and test modules (Go, C and hand-written WAT).
 modules: $(foreach m,$(GO_MODULES),modules/$(m)/$(m).wasm) \
 	modules/testkit/testkit-v1.6.wasm \
+	modules/testkit/testkit-v2.0.wasm \
 	modules/cadder/cadder.wasm \
 	$(WAT_SRC:.wat=.wasm)
 
@@ -45,6 +46,10 @@ $(foreach m,$(GO_MODULES),$(eval $(call go_module,$(m))))
 
 modules/testkit/testkit-v1.6.wasm: $(GUEST_SDK_SRC) $(wildcard modules/testkit/*.go)
 	$(WASI) $(GO) build -buildmode=c-shared -ldflags "-X main.version=1.6" -o $@ ./modules/testkit
+
+# The same source at another major version, for versions served side by side.
+modules/testkit/testkit-v2.0.wasm: $(GUEST_SDK_SRC) $(wildcard modules/testkit/*.go)
+	$(WASI) $(GO) build -buildmode=c-shared -ldflags "-X main.version=2.0" -o $@ ./modules/testkit
 
 # The C module: no libc, exports named in the source (export_name).
 modules/cadder/cadder.wasm: $(wildcard modules/cadder/*.c modules/cadder/*.h)
