@@ -33,6 +33,7 @@ var commands = []command{
 	{"inspect", "print a module's manifest as JSON", runInspect},
 	{"call", "call an RPC method of any oslo.messaging server and print its result", runCall},
 	{"cast", "send an RPC request without waiting for a result", runCast},
+	{"notify", "send an oslo.messaging notification", runNotify},
 	{"bench", "load an RPC server with calls or casts; print rate and latency", runBench},
 }
 
