@@ -29,6 +29,9 @@ type daemonConfig struct {
 	Rabbit map[string]any
 	// Tenant holds keys of the default tenant (memory_limit, call_timeout…).
 	Tenant map[string]any
+	// Extra holds more top-level keys (tenants, executor_threads…), set
+	// over those above.
+	Extra map[string]any
 }
 
 // moduleConfig is one module of a daemonConfig.
@@ -39,6 +42,18 @@ type moduleConfig struct {
 	// are `versions`.
 	Files  []string
 	Server string // "" is the daemon's
+	// Extra holds more keys of the module (tenant, sha256…), set over
+	// those above.
+	Extra map[string]any
+}
+
+// checkoutPath returns a path relative to the checkout as an absolute
+// one; an absolute path stays as it is.
+func checkoutPath(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(repoRoot, path)
 }
 
 // yaml returns the config file's text.
@@ -47,16 +62,19 @@ func (c daemonConfig) yaml() ([]byte, error) {
 	for _, m := range c.Modules {
 		mod := map[string]any{"name": m.Name, "topic": m.Topic}
 		if len(m.Files) == 1 {
-			mod["path"] = filepath.Join(repoRoot, m.Files[0])
+			mod["path"] = checkoutPath(m.Files[0])
 		} else {
 			var versions []map[string]string
 			for _, f := range m.Files {
-				versions = append(versions, map[string]string{"path": filepath.Join(repoRoot, f)})
+				versions = append(versions, map[string]string{"path": checkoutPath(f)})
 			}
 			mod["versions"] = versions
 		}
 		if m.Server != "" {
 			mod["server"] = m.Server
+		}
+		for k, v := range m.Extra {
+			mod[k] = v
 		}
 		mods = append(mods, mod)
 	}
@@ -75,6 +93,9 @@ func (c daemonConfig) yaml() ([]byte, error) {
 	}
 	if len(c.Tenant) > 0 {
 		doc["tenants"] = map[string]any{"default": c.Tenant}
+	}
+	for k, v := range c.Extra {
+		doc[k] = v
 	}
 	return yaml.Marshal(doc)
 }
