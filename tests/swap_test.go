@@ -193,8 +193,8 @@ func TestHotSwapUnderLoad(t *testing.T) {
 
 	m := e.daemon.metrics(t)
 	for key, want := range map[string]float64{
-		`wasmrpcd_module_swaps_total{module="testkit",result="ok"}`:      float64(swaps),
-		`wasmrpcd_module_swaps_total{module="testkit",result="refused"}`: float64(refused),
+		`wasmrpcd_module_swaps_total{module="testkit",result="ok",tenant="default"}`:      float64(swaps),
+		`wasmrpcd_module_swaps_total{module="testkit",result="refused",tenant="default"}`: float64(refused),
 	} {
 		if m[key] != want {
 			t.Errorf("%s = %v, want %v", key, m[key], want)

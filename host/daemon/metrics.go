@@ -23,7 +23,7 @@ type metrics struct {
 	requests *prometheus.CounterVec   // module, tenant, method, outcome
 	errors   *prometheus.CounterVec   // module, tenant, class
 	duration *prometheus.HistogramVec // module, tenant, method
-	swaps    *prometheus.CounterVec   // module, result
+	swaps    *prometheus.CounterVec   // module, tenant, result
 }
 
 const (
@@ -50,7 +50,7 @@ func newMetrics(d *Daemon) *metrics {
 		swaps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wasmrpcd_module_swaps_total",
 			Help: "Module swaps (reloads), by result: ok or refused.",
-		}, []string{"module", "result"}),
+		}, []string{"module", "tenant", "result"}),
 	}
 	instances := prometheus.NewDesc("wasmrpcd_module_instances",
 		"Wasm instances of a module, over its loaded versions.", []string{"module", "tenant"}, nil)

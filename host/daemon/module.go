@@ -156,7 +156,7 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 		m.mu.Lock()
 		m.lastError = err.Error()
 		m.mu.Unlock()
-		m.d.metrics.swaps.WithLabelValues(mc.Name, "refused").Inc()
+		m.d.metrics.swaps.WithLabelValues(mc.Name, mc.Tenant, "refused").Inc()
 		m.log.Error("module swap refused; the old version goes on serving", "reason", reason, "err", err)
 		return err
 	}
@@ -178,7 +178,7 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	if stale != nil {
 		stale.Shutdown(ctx)
 	}
-	m.d.metrics.swaps.WithLabelValues(mc.Name, "ok").Inc()
+	m.d.metrics.swaps.WithLabelValues(mc.Name, mc.Tenant, "ok").Inc()
 	m.log.Info("module swapped", "reason", reason, "took", time.Since(start).Round(time.Microsecond), "digests", digests(versions))
 	m.d.background(func() {
 		// Calls in flight on the old versions finish within their own
