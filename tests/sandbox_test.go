@@ -198,3 +198,92 @@ func TestTenantIsolation(t *testing.T) {
 		t.Errorf("tenant a's testkit has %v instances; max_instances is 2", got)
 	}
 }
+
+// TestTenantConcurrency checks max_concurrency end to end: a tenant with
+// one slot runs its calls one after the other, and its long calls queued
+// beyond executor_threads do not keep another tenant's module from
+// answering. The ordering of answers is the evidence, not their speed:
+// calls that run one after the other cannot all be answered before the
+// sum of their run times, and a call of tenant b that does not wait for
+// tenant a is answered before a's first spin ends.
+func TestTenantConcurrency(t *testing.T) {
+	const spin = 3 * time.Second
+	n := newNames(t)
+	ex := n.exchange()
+	topicA, topicB := n.topic("a", "s1"), n.topic("b", "s1")
+	d := startDaemon(t, daemonConfig{
+		Exchange: ex, Server: "s1",
+		Extra: map[string]any{
+			"executor_threads": 2,
+			"tenants": map[string]any{
+				"a": map[string]any{"max_concurrency": 1, "max_instances": 2, "call_timeout": "60s"},
+				"b": map[string]any{},
+			},
+		},
+		Modules: []moduleConfig{
+			{Name: "tka", Topic: topicA, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "a"}},
+			{Name: "tkb", Topic: topicB, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
+		},
+	})
+	c := startClient(t, n, ex, "")
+	// spins sends k spins of tenant a at once and returns a channel that
+	// gets the time each answer came.
+	spins := func(t *testing.T, k int) <-chan time.Time {
+		answers := make(chan time.Time, k)
+		for range k {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				defer cancel()
+				out, err := c.do(ctx, Request{Topic: topicA, Method: "spin", Args: fmt.Sprintf(`{"ms": %d}`, spin.Milliseconds()), Timeout: 120})
+				if err == nil {
+					err = out.check(fmt.Sprintf("ok %d", spin.Milliseconds()))
+				}
+				if err != nil {
+					t.Errorf("spin of tenant a: %v", err)
+				}
+				answers <- time.Now()
+			}()
+		}
+		return answers
+	}
+
+	t.Run("one slot runs calls one after the other", func(t *testing.T) {
+		start := time.Now()
+		answers := spins(t, 2)
+		<-answers
+		last := <-answers // the goroutines report to t: wait for them
+		if took := last.Sub(start); took < 2*spin {
+			t.Errorf("two spins of %v with max_concurrency 1 both answered after %v: they ran at once", spin, took)
+		}
+	})
+
+	t.Run("a tenant's queue does not block another tenant", func(t *testing.T) {
+		// More calls of tenant a than executor_threads, all waiting for
+		// a's one slot but one.
+		answers := spins(t, 3)
+		d.waitModule(t, "tka", "call in flight", func(st moduleStatus) bool { return st.InFlight > 0 })
+		answered := 0
+		for i := range 3 {
+			value := fmt.Sprintf(`"b%d"`, i)
+			out, err := c.do(context.Background(), Request{Topic: topicB, Method: "echo", Args: `{"value": ` + value + `}`, Timeout: 60})
+			if err == nil {
+				err = out.check("ok " + value)
+			}
+			if err != nil {
+				t.Errorf("tenant b: %v", err)
+			}
+			select {
+			case <-answers:
+				answered++
+				t.Errorf("tenant b's call %d was answered after a spin of tenant a ended: tenant a's calls waiting for its slot hold the executor threads", i)
+			default:
+			}
+			if answered > 0 {
+				break
+			}
+		}
+		for ; answered < 3; answered++ {
+			<-answers // the goroutines report to t: wait for them
+		}
+	})
+}
