@@ -115,7 +115,7 @@ class TestkitNotificationEndpoint(object):
     with the same payload on topic testkit_seen."""
 
     def __init__(self, notifier):
-        self.notifier = notifier.prepare(publisher_id="testkit", topics=["testkit_seen"])
+        self.notifier = oslo_messaging.Notifier(notifier.transport, publisher_id="testkit", driver="messagingv2", topics=["testkit_seen"])
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         if event_type.startswith("testkit."):
