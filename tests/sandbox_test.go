@@ -69,6 +69,7 @@ func runSandboxCases(t *testing.T, c *pyClient, topic string, cases []sandboxCas
 // testkitSandboxCases push testkit past each limit of tightTenant.
 func testkitSandboxCases() []sandboxCase {
 	return []sandboxCase{
+		{name: "spin within call_timeout", req: Request{Method: "spin", Args: `{"ms": 1000}`}, want: "ok 1000", atLeast: time.Second},
 		{name: "spin beyond call_timeout", req: Request{Method: "spin", Args: `{"ms": 30000}`},
 			want: "error TimeoutError", message: "stopped at its deadline", atLeast: 2 * time.Second},
 		{name: "alloc beyond memory_limit", req: Request{Method: "alloc", Args: `{"mb": 64}`},
