@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -344,5 +346,79 @@ func TestVersionsSideBySide(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestReconfigureOnSIGHUP changes the config file of a running daemon and
+// sends SIGHUP: a module moves to another file (1.5 to 1.6 and 2.0 side by
+// side) and a module is added; a config that does not load is refused and
+// nothing changes; a config whose new module file is hostile is applied
+// but for that module, whose old version serves on.
+func TestReconfigureOnSIGHUP(t *testing.T) {
+	n := newNames(t)
+	ex := n.exchange()
+	topic, added := n.topic("main", "s1"), n.topic("added", "s1")
+	needModule(t, moreModules.testkit20)
+	cfg := daemonConfig{Exchange: ex, Server: "s1", Modules: []moduleConfig{{Name: "testkit", Topic: topic, Files: []string{modules.testkit}}}}
+	d := startDaemon(t, cfg)
+	c := startClient(t, n, ex, "")
+	path := d.cmd.Args[len(d.cmd.Args)-1] // run --config PATH
+	hup := func(t *testing.T, text []byte, want string) {
+		t.Helper()
+		if err := os.WriteFile(path, text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		from := d.logLen()
+		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rec, err := d.waitLog(ctx, from, func(r logRecord) bool { return strings.HasPrefix(r.Msg, "SIGHUP: ") })
+		if err != nil {
+			t.Fatalf("no SIGHUP outcome logged: %v", err)
+		}
+		if rec.Msg != want {
+			t.Fatalf("SIGHUP: %s (%s), want %q", rec.Msg, rec.attr("err"), want)
+		}
+	}
+	yamlOf := func(cfg daemonConfig) []byte {
+		text, err := cfg.yaml()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
+	call := func(t *testing.T, topic, version, want string) {
+		t.Helper()
+		out := c.call(t, Request{Method: "echo", Args: `{"value": "v"}`, Topic: topic, Version: version})
+		if err := out.check(want); err != nil {
+			t.Errorf("call for %s on %s: %v", version, topic, err)
+		}
+	}
+
+	next := cfg
+	next.Modules = []moduleConfig{
+		{Name: "testkit", Topic: topic, Files: []string{modules.testkit16, moreModules.testkit20}},
+		{Name: "added", Topic: added, Files: []string{modules.testkit}},
+	}
+	hup(t, yamlOf(next), "SIGHUP: config applied")
+	call(t, topic, "1.6", `ok "v"`)
+	call(t, topic, "2.0", `ok "v"`)
+	call(t, added, "1.5", `ok "v"`)
+	if st := d.moduleStatus(t, "testkit"); fmt.Sprint(st.endpointVersions()) != "[1.6 2.0]" || st.Swaps != 1 {
+		t.Errorf("testkit after the reconfigure: %+v", st)
+	}
+
+	hup(t, append(yamlOf(next), "no_such_key: 1\n"...), "SIGHUP: config refused; nothing changed")
+	call(t, topic, "2.0", `ok "v"`)
+	call(t, added, "1.5", `ok "v"`)
+
+	hostile := next
+	hostile.Modules = []moduleConfig{next.Modules[0], {Name: "added", Topic: added, Files: []string{watModule(t, "init_trap")}}}
+	hup(t, yamlOf(hostile), "SIGHUP: config applied with errors")
+	call(t, added, "1.5", `ok "v"`)
+	if st := d.moduleStatus(t, "added"); !strings.Contains(st.LastError, "module initialization failed") || st.Swaps != 0 {
+		t.Errorf("added after a hostile file: %+v", st)
 	}
 }
