@@ -63,11 +63,14 @@ host/wasm/testdata/%.wasm: host/wasm/testdata/%.wat
 # The fault test of tests/ (TestFault) closes every connection of the broker
 # and restarts it, which would break the other packages' tests running at the
 # same time: it runs alone, in a second step, with WASMRPCD_FAULT_TESTS=1
-# (without it, it skips).
+# (without it, it skips). It runs even when the first step fails; the target
+# fails when either does.
 .PHONY: test
 test: deps modules broker ## Run the whole suite: unit, fuzz seeds, end-to-end on the real broker and binary, then the broker fault test.
-	$(GO) test -count=1 -timeout 60m ./...
-	WASMRPCD_FAULT_TESTS=1 $(GO) test -count=1 -timeout 10m -run Fault ./tests/
+	@status=0; \
+	$(GO) test -count=1 -timeout 60m ./... || status=1; \
+	WASMRPCD_FAULT_TESTS=1 $(GO) test -count=1 -timeout 10m -run '^TestFault$$' -v ./tests/ || status=1; \
+	exit $$status
 
 .PHONY: test-short
 test-short: modules ## Run the unit tests only (no broker, no Python).
