@@ -383,7 +383,11 @@ func (l *Listener) handle(ctx context.Context, batch []*transport.Delivery) {
 	}
 	requeue, err := l.dispatch(ctx, ms)
 	if err != nil {
-		l.log.Error("notify: handler failed; requeueing", "err", err, "count", len(ms))
+		if l.opts.NoRequeue {
+			l.log.Error("notify: handler failed; acknowledged (requeue not allowed)", "err", err, "count", len(ms))
+		} else {
+			l.log.Error("notify: handler failed; requeueing", "err", err, "count", len(ms))
+		}
 	}
 	for i, in := range ins {
 		l.settle(in, requeue[i])
