@@ -92,6 +92,7 @@ fuzz: modules ## Run every fuzz target for FUZZTIME each (default 30s).
 bench: deps modules build broker ## Run the benchmarks whose figures docs/BENCHMARKS.md records.
 	$(GO) test -run '^$$' -bench . -benchmem ./host/wasm/
 	scripts/bench.sh
+	$(GO) run ./tests/bench/swap -bin $(BIN)
 
 .PHONY: broker
 broker: ## Make sure a local RabbitMQ answers on 127.0.0.1:5672.
