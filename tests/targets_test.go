@@ -135,27 +135,26 @@ func (e *diffEnv) testTargets(t *testing.T) {
 }
 
 // waitRuns waits until the runs of marker on side s reach want (nil: one
-// run in all), for casts, which return before they run. A call has run
-// when it returns.
+// run in all), and returns them: a cast returns before it runs, and a
+// server's record of a call may come after its answer.
 func waitRuns(s side, marker string, want map[string]int) map[string]int {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		runs := s.ran(marker)
-		total, wantTotal := 0, 1
+	wantTotal := 1
+	if want != nil {
+		wantTotal = 0
+		for _, n := range want {
+			wantTotal += n
+		}
+	}
+	var runs map[string]int
+	waitUntil(func() bool {
+		runs = s.ran(marker)
+		total := 0
 		for _, n := range runs {
 			total += n
 		}
-		if want != nil {
-			wantTotal = 0
-			for _, n := range want {
-				wantTotal += n
-			}
-		}
-		if total >= wantTotal || time.Now().After(deadline) {
-			return runs
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return total >= wantTotal
+	})
+	return runs
 }
 
 func sameRuns(a, b map[string]int) bool {
