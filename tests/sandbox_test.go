@@ -2,11 +2,16 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/host/rpc"
+	"github.com/wasmrpcd/wasmrpcd/host/transport"
 )
 
 // tightTenant is a tenant with small limits: the sandbox tests push
@@ -287,4 +292,103 @@ func TestTenantConcurrency(t *testing.T) {
 			<-answers // the goroutines report to t: wait for them
 		}
 	})
+}
+
+// TestTenantPermissions: a guest reaches only the RPC targets and
+// notification topics its tenant's rpc_targets and notification_topics
+// allow. The hostile module's call, cast and notify methods hand their
+// arguments to the host imports as they are; the project's Go client
+// calls them, since oslo's Python client cannot send an argument named
+// "method".
+func TestTenantPermissions(t *testing.T) {
+	n := newNames(t)
+	ex := n.exchange()
+	topicH, topicB, topicC := n.topic("hostile", "s1"), n.topic("b", "s1"), n.topic("c", "s1")
+	allowed, denied := n.prefix+"_notes", n.prefix+"_secret"
+	startDaemon(t, daemonConfig{
+		Exchange: ex, Server: "s1",
+		Extra: map[string]any{"tenants": map[string]any{
+			"a": map[string]any{"call_timeout": "10s", "rpc_targets": []string{topicB}, "notification_topics": []string{allowed}},
+			"b": map[string]any{},
+		}},
+		Modules: []moduleConfig{
+			{Name: "hostile", Topic: topicH, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "a"}},
+			{Name: "tkb", Topic: topicB, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
+			{Name: "tkc", Topic: topicC, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := transport.Open(ctx, rabbitURL(""), transport.Options{ControlExchange: ex, ConnectionName: "wasmrpcd-e2e-tests", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("transport: %v", err)
+	}
+	defer tr.Close()
+	client := rpc.NewClient(tr, rpc.Target{Topic: topicH}, rpc.WithTimeout(30*time.Second))
+	defer func() {
+		n.addQueue(client.ReplyQueue())
+		client.Close()
+	}()
+
+	// A queue that receives the notifications of the allowed topic.
+	ch, err := dialT(t).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := n.prefix + "_notes_info"
+	n.addQueue(notes)
+	if err := ch.ExchangeDeclare(ex, "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(notes, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(notes, allowed+".info", ex, false, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	call := func(exchange, topic string) map[string]any {
+		return map[string]any{"target": map[string]any{"exchange": exchange, "topic": topic}, "method": "echo", "args": map[string]any{"value": "via the host"}}
+	}
+	note := func(topic string) map[string]any {
+		return map[string]any{"topic": topic, "priority": "info", "publisher_id": "hostile", "event_type": "hostile.note", "payload": map[string]any{"n": 1}}
+	}
+	tests := []struct {
+		name, method string
+		args         map[string]any
+		want         string // a result as JSON, or an exception class
+		why          string // a part of the exception's message
+	}{
+		{"call an allowed target", "call", call("", topicB), `"via the host"`, ""},
+		{"call another target", "call", call("", topicC), "PermissionError", "may not reach RPC target " + topicC},
+		{"cast to another target", "cast", call("", topicC), "PermissionError", "may not reach RPC target " + topicC},
+		{"call another exchange", "call", call("nova", topicB), "PermissionError", "exchange nova"},
+		{"notify an allowed topic", "notify", note(allowed), "null", ""},
+		{"notify another topic", "notify", note(denied), "PermissionError", "may not emit notifications to topic " + denied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := client.Call(ctx, tc.method, tc.args)
+			var re *rpc.RemoteError
+			switch {
+			case err == nil:
+				got, jerr := res.JSON()
+				if jerr != nil || !jsonEqual(got, []byte(tc.want)) {
+					t.Errorf("result %s (%v), want %s", got, jerr, tc.want)
+				}
+			case errors.As(err, &re):
+				if re.Class != tc.want || !strings.Contains(re.Message, tc.why) {
+					t.Errorf("%s: %s, want %s saying %q", re.Class, re.Message, tc.want, tc.why)
+				}
+			default:
+				t.Errorf("call: %v", err)
+			}
+		})
+	}
+	if !waitUntil(func() bool {
+		msg, ok, err := ch.Get(notes, true)
+		return err == nil && ok && strings.Contains(string(msg.Body), "hostile.note")
+	}) {
+		t.Error("the allowed notification did not arrive")
+	}
 }
