@@ -47,6 +47,10 @@ func main() {
 	callers := flag.Int("callers", 4, "callers of the steady load, each with one call in flight")
 	loadFor := flag.Duration("load", 15*time.Second, "duration of each latency phase")
 	flag.Parse()
+	if *swaps < 2 {
+		fmt.Fprintln(os.Stderr, "bench swap: -swaps must be at least 2")
+		os.Exit(2)
+	}
 	url := os.Getenv("AMQP_URL")
 	if url == "" {
 		url = "amqp://guest:guest@127.0.0.1:5672/"
@@ -150,8 +154,8 @@ func (b *bench) run(v15Path, v16Path string, swaps, callers int, loadFor time.Du
 		return fmt.Errorf("steady load: %w", err)
 	}
 	report("steady", latencies(steady))
-	next := 0
-	swapCached := func() ([]byte, error) { next++; return files[next%len(files)], nil }
+	cur := len(files) - 1 // the file served now
+	swapCached := func() ([]byte, error) { cur = (cur + 1) % len(files); return files[cur], nil }
 	during, err := b.load(d, callers, loadFor, func() error { return b.swapAndWait(d, modFile, swapCached) })
 	if err != nil {
 		return fmt.Errorf("load during cached swaps: %w", err)
