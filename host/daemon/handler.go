@@ -11,12 +11,10 @@ import (
 )
 
 // methodHandler serves the methods of one endpoint of a loaded wasm module:
-// each RPC method is a call of the export the manifest names for it. The
-// tenant's slots bound how many calls of all its modules run at once.
+// each RPC method is a call of the export the manifest names for it.
 type methodHandler struct {
 	module  *wasm.Module
 	exports map[string]string // method → export
-	tenant  *rpc.Slots
 }
 
 var _ rpc.Handler = (*methodHandler)(nil)
@@ -26,10 +24,6 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 	if !ok { // the dispatcher checks the manifest's methods first
 		return nil, &rpc.NoSuchMethodError{Method: req.Method}
 	}
-	if err := h.tenant.Acquire(ctx); err != nil {
-		return nil, guestFailure(h.module.Name(), req.Method, err)
-	}
-	defer h.tenant.Release()
 	value, err := h.module.Call(ctx, export, req.Context, req.Args)
 	if err != nil {
 		return nil, guestFailure(h.module.Name(), req.Method, err)
@@ -39,11 +33,11 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 
 // endpointsOf returns the RPC endpoints a module's manifest declares, each
 // served by the module.
-func endpointsOf(m *wasm.Module, tenant *rpc.Slots) []rpc.Endpoint {
+func endpointsOf(m *wasm.Module) []rpc.Endpoint {
 	manifest := m.Manifest()
 	eps := make([]rpc.Endpoint, 0, len(manifest.Endpoints))
 	for _, ep := range manifest.Endpoints {
-		h := &methodHandler{module: m, exports: make(map[string]string, len(ep.Methods)), tenant: tenant}
+		h := &methodHandler{module: m, exports: make(map[string]string, len(ep.Methods))}
 		methods := make([]string, 0, len(ep.Methods))
 		for _, meth := range ep.Methods {
 			h.exports[meth.Name] = meth.Export

@@ -61,7 +61,7 @@ func (d *Daemon) newModule(ctx context.Context, mc *config.Module, tenant *confi
 	if err != nil {
 		return nil, err
 	}
-	if err := m.dispatcher.SetEndpoints(m.endpoints(versions, mc.Tenant)...); err != nil {
+	if err := m.dispatcher.SetEndpoints(m.endpoints(versions)...); err != nil {
 		closeAll(ctx, versions)
 		return nil, fmt.Errorf("module %s: %w", mc.Name, err)
 	}
@@ -105,12 +105,19 @@ func readVerified(name string, file config.ModuleFile) ([]byte, error) {
 }
 
 // endpoints returns the RPC endpoints of loaded versions, in order.
-func (m *module) endpoints(versions []*wasm.Module, tenant string) []rpc.Endpoint {
+func (m *module) endpoints(versions []*wasm.Module) []rpc.Endpoint {
 	var eps []rpc.Endpoint
 	for _, v := range versions {
-		eps = append(eps, endpointsOf(v, m.d.tenantSlots(tenant))...)
+		eps = append(eps, endpointsOf(v)...)
 	}
 	return eps
+}
+
+// slots returns what the module's server and listener take before each
+// request: a slot of its tenant, then an executor slot. The caller holds
+// m.mu.
+func (m *module) slots() chain {
+	return chain{m.d.tenantSlots(m.cfg.Tenant), m.d.executors}
 }
 
 // limitsOf returns the wasm limits of a tenant.
@@ -147,7 +154,7 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	start := time.Now()
 	versions, err := m.load(ctx, mc, tenant)
 	if err == nil {
-		err = m.dispatcher.SetEndpoints(m.endpoints(versions, mc.Tenant)...)
+		err = m.dispatcher.SetEndpoints(m.endpoints(versions)...)
 		if err != nil {
 			closeAll(ctx, versions)
 		}
@@ -234,7 +241,7 @@ func (m *module) start(ctx context.Context) error {
 			Executors:         cfg.ExecutorThreads,
 			ReplyRetryTimeout: cfg.Rabbit.MissingConsumerRetryTimeout.Std(),
 			Logger:            m.log,
-			Slots:             d.executors,
+			Slots:             m.slots(),
 			Observer:          d.metrics.observer(m.cfg.Name, m.cfg.Tenant, m.dispatcher),
 		})
 		if err := server.Start(ctx); err != nil {

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/wasmrpcd/wasmrpcd/host/notify"
-	"github.com/wasmrpcd/wasmrpcd/host/rpc"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
@@ -26,11 +25,6 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 	if err != nil {
 		return notify.Requeue, err
 	}
-	slots := h.m.d.tenantSlots(h.m.cfgTenantName())
-	if err := slots.Acquire(ctx); err != nil {
-		return notify.Requeue, err
-	}
-	defer slots.Release()
 	for attempt := 0; ; attempt++ {
 		v, export := h.m.notifyExport(h.priority)
 		if v == nil {
@@ -105,7 +99,7 @@ func (m *module) startListenerLocked(ctx context.Context) error {
 		Pool:      m.cfg.NotificationPool,
 		NoRequeue: !m.cfg.NotificationAllowRequeue,
 		Executors: cfg.ExecutorThreads,
-		Slots:     m.d.executors,
+		Slots:     m.slots(),
 		Logger:    m.log,
 	})
 	if err := l.Start(ctx); err != nil {
@@ -115,4 +109,4 @@ func (m *module) startListenerLocked(ctx context.Context) error {
 	return nil
 }
 
-var _ notify.Slots = (*rpc.Slots)(nil)
+var _ notify.Slots = chain(nil)

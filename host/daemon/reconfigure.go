@@ -96,7 +96,8 @@ func (d *Daemon) update(ctx context.Context, m *module, mc *config.Module, tenan
 	m.mu.Lock()
 	old := *m.cfg
 	m.mu.Unlock()
-	if !slices.Equal(old.Versions, mc.Versions) || old.Tenant != mc.Tenant || !reflect.DeepEqual(prevTenant, tenant) {
+	tenantChanged := old.Tenant != mc.Tenant || !reflect.DeepEqual(prevTenant, tenant)
+	if !slices.Equal(old.Versions, mc.Versions) || tenantChanged {
 		if err := m.reload(ctx, mc, tenant, true, "config changed"); err != nil {
 			return err
 		}
@@ -105,15 +106,20 @@ func (d *Daemon) update(ctx context.Context, m *module, mc *config.Module, tenan
 		m.cfg = mc
 		m.mu.Unlock()
 	}
-	if old.Topic != mc.Topic || old.Server != mc.Server || old.Exchange != mc.Exchange {
+	// A new target, pool or tenant (whose slots the consumers take) needs
+	// new consumers.
+	if old.Topic != mc.Topic || old.Server != mc.Server || old.Exchange != mc.Exchange || tenantChanged ||
+		!slices.Equal(old.NotificationTopics, mc.NotificationTopics) || old.NotificationPool != mc.NotificationPool ||
+		old.NotificationAllowRequeue != mc.NotificationAllowRequeue {
 		m.stop(ctx)
 		m.mu.Lock()
 		m.cfg = mc
 		m.mu.Unlock()
 		if err := m.start(ctx); err != nil {
-			return fmt.Errorf("module %s: moving to topic %q: %w", mc.Name, mc.Topic, err)
+			return fmt.Errorf("module %s: restarting its consumers: %w", mc.Name, err)
 		}
-		d.log.Info("module moved", "module", mc.Name, "topic", mc.Topic, "server", mc.Server, "exchange", mc.Exchange)
+		d.log.Info("module consumers restarted", "module", mc.Name, "topic", mc.Topic, "server", mc.Server,
+			"exchange", mc.Exchange, "tenant", mc.Tenant, "notification_topics", mc.NotificationTopics)
 	}
 	return nil
 }

@@ -32,9 +32,20 @@ type ServerOptions struct {
 	Observer func(method string, took time.Duration, failure *oslo.Failure)
 	// Slots, when set, bounds the requests running at once across every
 	// server that shares it (oslo's executor pool over all of a daemon's
-	// servers); each server still runs at most Executors.
-	Slots *Slots
+	// servers); each server still runs at most Executors. A worker takes a
+	// slot after it takes a request and before it acknowledges it.
+	Slots Limiter
 }
+
+// Limiter bounds how many requests run at once; *Slots is one.
+type Limiter interface {
+	// Acquire takes a slot, waiting until one is free or ctx ends.
+	Acquire(ctx context.Context) error
+	// Release returns a slot taken by Acquire.
+	Release()
+}
+
+var _ Limiter = (*Slots)(nil)
 
 // Slots is a counting semaphore shared by servers.
 type Slots struct{ c chan struct{} }
@@ -204,15 +215,19 @@ func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
 			}
 			return
 		}
-		if err := s.opts.Slots.Acquire(takeCtx); err != nil {
-			// Stopping: the unacknowledged message goes back to its queue
-			// when the listener closes.
-			return
+		if s.opts.Slots != nil {
+			if err := s.opts.Slots.Acquire(takeCtx); err != nil {
+				// Stopping: the unacknowledged message goes back to its
+				// queue when the listener closes.
+				return
+			}
 		}
 		s.inFlight.Add(1)
 		s.handle(runCtx, d)
 		s.inFlight.Add(-1)
-		s.opts.Slots.Release()
+		if s.opts.Slots != nil {
+			s.opts.Slots.Release()
+		}
 	}
 }
 
