@@ -115,7 +115,9 @@ func (p *parser) openEnvelope(body []byte) (msg []byte, enveloped bool, err erro
 			messageErr = nil
 			return nil
 		default:
-			return p.skip()
+			// Checked in full when the message itself is read; a value
+			// too deep to convert must not hide the reply queue after it.
+			return p.skipDeep()
 		}
 	})
 	if err != nil {
@@ -192,6 +194,43 @@ func (p *parser) skip() error {
 	p.discard, err = p.value(p.discard[:0])
 	p.depth = depth
 	return err
+}
+
+// skipDeep moves past the JSON value at p.pos however deeply it nests,
+// without recursion; it checks only enough syntax to find the value's end
+// (brackets, strings and their escapes).
+func (p *parser) skipDeep() error {
+	p.ws()
+	depth := 0
+	for p.pos < len(p.src) {
+		switch c := p.src[p.pos]; c {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return p.errorf("unbalanced %q", c)
+			}
+		case '"':
+			if _, err := p.stringBytes(); err != nil {
+				return err
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		}
+		p.pos++
+		if depth == 0 {
+			// A scalar outside brackets cannot be too deep; skip() reads it.
+			if c := p.src[p.pos-1]; c != '}' && c != ']' {
+				p.pos--
+				return p.skip()
+			}
+			return nil
+		}
+	}
+	return p.errorf("unexpected end of input")
 }
 
 // optString reads a string or null. ok is false for any other value,

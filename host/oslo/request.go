@@ -1,6 +1,7 @@
 package oslo
 
 import (
+	"errors"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -72,11 +73,13 @@ func DecodeRequest(body []byte) (Request, error) {
 	p := getParser()
 	defer putParser(p)
 	var r Request
-	var haveArgs bool
+	var haveArgs, haveMethod bool
+	var argsErr error // arguments too deep: the rest is read for the reply queue
 	p.args = p.args[:0]
 	_, pk, err := p.message(body, func(key []byte) error {
 		switch string(key) {
 		case "method":
+			haveMethod = true
 			return p.field("method", &r.Method)
 		case "namespace":
 			return p.field("namespace", &r.Namespace)
@@ -85,7 +88,19 @@ func DecodeRequest(body []byte) (Request, error) {
 		case "args":
 			var err error
 			haveArgs = true
+			start := p.pos
 			p.args, err = p.value(p.args[:0])
+			if errors.Is(err, ErrTooDeep) {
+				// oslo writes _msg_id and _reply_q after args: skip the
+				// value so that the caller can still be told.
+				p.pos = start
+				if serr := p.skipDeep(); serr != nil {
+					return err
+				}
+				argsErr, err = err, nil
+				p.args = p.args[:0]
+				return nil
+			}
 			if err == nil && p.args[0]&0xe0 != majorMap {
 				err = fmt.Errorf("%w: args is not an object", ErrMessage)
 			}
@@ -96,7 +111,12 @@ func DecodeRequest(body []byte) (Request, error) {
 	})
 	r.MsgID, r.ReplyQ, r.UniqueID = pk.msgID, pk.replyQ, pk.uniqueID
 	r.CallMonitorTimeout = secondsOf(pk.timeout)
-	if err == nil && r.Method == "" {
+	if err == nil && argsErr != nil {
+		err = fmt.Errorf("%w: args: %w", ErrMessage, argsErr)
+	}
+	// "method": "" is a method no endpoint has (NoSuchMethod, as Python
+	// answers); no method at all is a malformed request.
+	if err == nil && !haveMethod {
 		err = fmt.Errorf("%w: the request names no method", ErrMessage)
 	}
 	if err == nil && r.MsgID != "" && r.ReplyQ == "" {

@@ -14,30 +14,23 @@ type recentIDs struct {
 	next int
 }
 
-// seen reports whether id was added before; an empty id is never seen.
-func (r *recentIDs) seen(id string) bool {
+// addIfNew remembers id, forgetting the oldest, and reports whether it
+// was new: one step, so that copies of a message taken by several workers
+// at once run once. An empty id is always new and never remembered.
+func (r *recentIDs) addIfNew(id string) bool {
 	if id == "" {
-		return false
+		return true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, have := range r.ids {
 		if have == id {
-			return true
+			return false
 		}
 	}
-	return false
-}
-
-// add remembers id, forgetting the oldest.
-func (r *recentIDs) add(id string) {
-	if id == "" {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.ids[r.next] = id
 	r.next = (r.next + 1) % len(r.ids)
+	return true
 }
 
 // goneQueues remembers reply queues that stayed missing for the whole

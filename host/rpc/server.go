@@ -252,7 +252,9 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
 		return
 	}
 	log := s.log.With("method", msg.Method, "msg_id", msg.MsgID)
-	if s.recent.seen(msg.UniqueID) {
+	// As oslo's listener, remember the message before acknowledging it:
+	// a copy delivered again (its acknowledgement lost) is dropped.
+	if !s.recent.addIfNew(msg.UniqueID) {
 		log.Warn("rpc: ignoring duplicate message", "unique_id", msg.UniqueID)
 		if err := d.Ack(); err != nil {
 			log.Warn("rpc: acknowledging a duplicate failed", "err", err)
@@ -265,7 +267,6 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
 		log.Warn("rpc: cannot acknowledge request, skipping it", "err", err)
 		return
 	}
-	s.recent.add(msg.UniqueID)
 
 	req := &Request{
 		Context:   msg.Context,
@@ -292,6 +293,15 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
 		failure, expected := FailureOf(err)
 		if s.opts.Observer != nil {
 			s.opts.Observer(msg.Method, took, failure)
+		}
+		if !req.Deadline.IsZero() && errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+			// The caller's own timeout has passed: it raised
+			// MessagingTimeout already and would drop a reply, as a
+			// Python server's late reply is dropped. Sending one anyway
+			// would race with its timer.
+			log.Warn("rpc: the caller's deadline passed; the call was stopped and gets no reply",
+				"class", failure.Class, "message", failure.Message)
+			return
 		}
 		if expected {
 			log.Debug("rpc: expected exception", "class", failure.Class, "message", failure.Message)
@@ -376,21 +386,27 @@ func (s *Server) reply(ctx context.Context, msg *oslo.Request, r *oslo.Reply) {
 	// shutdown): the caller learns at once. Retries stop with ctx.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ReplyRetryTimeout)
 	defer cancel()
-	deadline := now.Add(s.opts.ReplyRetryTimeout)
+	noRoute := false
 	for {
 		err := s.transport.Reply(sendCtx, msg.ReplyQ, body)
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, transport.ErrNoRoute) || time.Now().After(deadline) || ctx.Err() != nil {
-			if errors.Is(err, transport.ErrNoRoute) {
-				s.gone.add(msg.ReplyQ, time.Now())
-			}
+		noRoute = noRoute || errors.Is(err, transport.ErrNoRoute)
+		if noRoute && (sendCtx.Err() != nil || errors.Is(err, transport.ErrNoRoute) && time.Since(now) >= s.opts.ReplyRetryTimeout) {
+			// Missing for the whole retry time: the caller is gone.
+			s.gone.add(msg.ReplyQ, time.Now())
+			s.log.Error("rpc: reply queue missing for the whole retry time; reply dropped",
+				"reply_q", msg.ReplyQ, "msg_id", msg.MsgID, "retried_for", s.opts.ReplyRetryTimeout)
+			return
+		}
+		if !errors.Is(err, transport.ErrNoRoute) || ctx.Err() != nil || sendCtx.Err() != nil {
 			s.log.Error("rpc: reply not sent", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID, "err", err)
 			return
 		}
 		select {
 		case <-ctx.Done():
+		case <-sendCtx.Done():
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -362,5 +363,44 @@ func TestServerDeadlineFromExpiration(t *testing.T) {
 	}
 	if d := <-deadlines; !d.IsZero() {
 		t.Fatalf("deadline %v without an expiration", d)
+	}
+}
+
+func TestServerNoReplyPastCallersDeadline(t *testing.T) {
+	ep := Endpoint{Methods: []string{"slow", "fast"}, Handler: HandlerFunc(func(ctx context.Context, req *Request) ([]byte, error) {
+		if req.Method == "fast" {
+			return cborcodec.Marshal("fast")
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})}
+	r := newRig(t, ServerOptions{}, ep)
+	late := oslo.NewMessageID()
+	body, _ := oslo.EncodeRequest(nil, &oslo.Request{Method: "slow", MsgID: late, ReplyQ: r.replyQ, UniqueID: oslo.NewID()})
+	if err := r.caller.Send(context.Background(), r.target, body, transport.SendOptions{Expiration: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	// The server stops the slow call at the caller's deadline and sends
+	// nothing; the next reply the caller sees is the fast call's.
+	time.Sleep(300 * time.Millisecond)
+	rep := r.call("fast", nil)
+	if rep.MsgID == late {
+		t.Fatalf("a reply came after the caller's deadline: %+v", rep)
+	}
+}
+
+func TestRecentIDs(t *testing.T) {
+	var r recentIDs
+	if !r.addIfNew("") || !r.addIfNew("") {
+		t.Fatal("an empty id is always new")
+	}
+	if !r.addIfNew("a") || r.addIfNew("a") {
+		t.Fatal("a repeated id is new")
+	}
+	for i := range 16 {
+		r.addIfNew(fmt.Sprint(i))
+	}
+	if !r.addIfNew("a") {
+		t.Fatal("an id older than the last 16 is remembered")
 	}
 }
