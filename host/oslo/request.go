@@ -1,8 +1,8 @@
 package oslo
 
 import (
-	"errors"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
