@@ -38,10 +38,19 @@ func TestContext(t *testing.T) {
 	if err != nil || len(empty.Values()) != 0 {
 		t.Fatalf("empty context: %#v, %v", empty, err)
 	}
-	for _, bad := range [][]byte{{0x01}, {0xa1, 0x61, 'k'}, {0xff}} {
+	for _, bad := range [][]byte{{0x01}, {0xff}, {0x81, 0x01}} {
 		if _, err := newContext("m", bad); err == nil {
 			t.Fatalf("context % x was accepted", bad)
 		}
+	}
+	// A map that is not well formed is found on first use, and read as
+	// empty (no wasmrpcd host sends one).
+	truncated, err := newContext("m", []byte{0xa1, 0x61, 'k'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if truncated.Value("k") != nil || len(truncated.Values()) != 0 {
+		t.Fatalf("a truncated context reads %#v", truncated.Values())
 	}
 	// Well formed but invalid (a repeated key): read as empty when used.
 	dup, err := newContext("m", []byte{0xa2, 0x61, 'k', 0x01, 0x61, 'k', 0x02})

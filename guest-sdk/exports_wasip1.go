@@ -46,8 +46,13 @@ func exportFree(ptr, size uint32) {
 }
 
 // results is the one result buffer: the bytes of a handler's result stay
-// valid until the next call into the module, as the ABI asks.
-var results resultWriter
+// valid until the next call into the module, as the ABI asks. current is
+// the one request context. A module serves one call at a time, so both
+// are reused from call to call, as is each handler's argument storage.
+var (
+	results resultWriter
+	current Context
+)
 
 // Serve serves one call of the handler's export: a module's
 // //go:wasmexport function passes its four arguments through.
@@ -57,17 +62,21 @@ var results resultWriter
 //		return echo.Serve(ctx, ctxLen, args, argsLen)
 //	}
 func (h *Handler) Serve(ctxPtr, ctxLen, argsPtr, argsLen uint32) uint64 {
-	out := h.serve(&results, guestBytes(ctxPtr, ctxLen), guestBytes(argsPtr, argsLen))
+	out := h.serve(&results, &current, guestBytes(ctxPtr, ctxLen), guestBytes(argsPtr, argsLen), true)
 	return abi.Pack(addr(out), uint32(len(out)))
 }
 
 // guestBytes is the n bytes at linear-memory address ptr, which the host
-// wrote into a buffer from wasmrpc.alloc. Decoding copies what it keeps.
+// wrote into a buffer from wasmrpc.alloc and may overwrite after the call:
+// decoding copies what it keeps; Raw arguments and the Context refer to
+// them during the call only.
 func guestBytes(ptr, n uint32) []byte {
 	if n == 0 {
 		return nil
 	}
-	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(ptr))), n)
+	// An array pointer's slice, rather than unsafe.Slice, which checks
+	// for overflow with a function call: each call costs in wasm.
+	return (*[1 << 31]byte)(unsafe.Add(nil, uintptr(ptr)))[:n:n]
 }
 
 // addr is the linear-memory address of b's first byte.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
-	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/internal/cbor"
 )
 
 // Target addresses an RPC server as oslo.messaging's Target does: topic,
@@ -73,7 +73,7 @@ func Call[R any](c *Context, t Target, method string, args any, opts ...CallOpti
 		return out, err
 	}
 	if len(value) > 0 {
-		if err := cborcodec.Unmarshal(value, &out); err != nil {
+		if err := cbor.Unmarshal(value, &out); err != nil {
 			return out, fmt.Errorf("sdk: call %s: decoding the result into %T: %w", method, out, err)
 		}
 	}
@@ -131,7 +131,7 @@ func callRequest(c *Context, t Target, method string, args any, opts []CallOptio
 		return nil, fmt.Errorf("sdk: a call needs a method and a target topic")
 	}
 	if args != nil {
-		a, err := cborcodec.Marshal(args)
+		a, err := cbor.Marshal(args)
 		if err != nil {
 			return nil, fmt.Errorf("sdk: encoding the arguments of %s: %w", method, err)
 		}
@@ -148,7 +148,7 @@ func callRequest(c *Context, t Target, method string, args any, opts []CallOptio
 	for _, o := range opts {
 		o(&r)
 	}
-	return cborcodec.Marshal(r)
+	return cbor.Marshal(r)
 }
 
 // notifyRequest encodes the CBOR abi.Notification for Notify.
@@ -157,7 +157,7 @@ func notifyRequest(c *Context, n Notification) ([]byte, error) {
 		return nil, fmt.Errorf("sdk: notification priority %q is not one of %v", n.Priority, abi.Priorities)
 	}
 	r := abi.Notification{Topic: n.Topic, Priority: n.Priority, PublisherID: n.PublisherID, EventType: n.EventType}
-	p, err := cborcodec.Marshal(n.Payload)
+	p, err := cbor.Marshal(n.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: encoding the payload of %s: %w", n.EventType, err)
 	}
@@ -165,7 +165,7 @@ func notifyRequest(c *Context, n Notification) ([]byte, error) {
 	if err := overrideContext(c, &r.Context); err != nil {
 		return nil, err
 	}
-	return cborcodec.Marshal(r)
+	return cbor.Marshal(r)
 }
 
 // overrideContext sets dst to c's values when c carries its own.
@@ -173,7 +173,7 @@ func overrideContext(c *Context, dst *abi.RawMessage) error {
 	if c == nil || !c.override {
 		return nil
 	}
-	b, err := cborcodec.Marshal(c.Values())
+	b, err := cbor.Marshal(c.Values())
 	if err != nil {
 		return fmt.Errorf("sdk: encoding the context: %w", err)
 	}
@@ -186,7 +186,7 @@ func overrideContext(c *Context, dst *abi.RawMessage) error {
 // raised one.
 func decodeResponse(resp []byte) (abi.RawMessage, error) {
 	var r abi.Result
-	if err := cborcodec.Unmarshal(resp, &r); err != nil {
+	if err := cbor.Unmarshal(resp, &r); err != nil {
 		return nil, fmt.Errorf("sdk: the host's response is not a CBOR result: %w", err)
 	}
 	if r.Error != nil {

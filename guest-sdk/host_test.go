@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/wasmrpcd/wasmrpcd/abi"
 	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
@@ -95,7 +93,7 @@ func TestDecodeResponse(t *testing.T) {
 	tests := []struct {
 		name    string
 		resp    []byte
-		want    cbor.RawMessage
+		want    abi.RawMessage
 		wantErr error
 	}{
 		{"value", enc(t, abi.Result{Value: enc(t, "ok")}), enc(t, "ok"), nil},

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
-	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/internal/cbor"
 )
 
 // Module describes what a module serves; [Register] turns it into the
@@ -53,13 +53,13 @@ func Register(m Module) {
 	if registered != nil {
 		panic("sdk.Register: called twice")
 	}
-	b, err := cborcodec.Marshal(man)
+	b, err := cbor.Marshal(man)
 	if err != nil {
 		panic(fmt.Sprintf("sdk.Register: encoding the manifest: %v", err))
 	}
 	for _, ep := range m.Endpoints {
 		for _, h := range ep.Methods {
-			h.class = ep.Class
+			h.setClass(ep.Class)
 		}
 	}
 	registered = b
@@ -117,7 +117,7 @@ func manifestBytes() []byte {
 	if registered != nil {
 		return registered
 	}
-	b, err := cborcodec.Marshal(abi.Manifest{ABIVersion: abi.Version, Endpoints: []abi.Endpoint{}})
+	b, err := cbor.Marshal(abi.Manifest{ABIVersion: abi.Version, Endpoints: []abi.Endpoint{}})
 	if err != nil {
 		panic(fmt.Sprintf("sdk: encoding the empty manifest: %v", err))
 	}

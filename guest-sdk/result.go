@@ -1,83 +1,126 @@
 package sdk
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-
-	"github.com/fxamacker/cbor/v2"
+	"reflect"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
-	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/internal/cbor"
 )
-
-// encMode encodes results into a reusable buffer with the ABI's options;
-// decMode checks bytes with the ABI's decoding options.
-var (
-	encMode = mustEncMode()
-	decMode = mustDecMode()
-)
-
-func mustDecMode() cbor.DecMode {
-	m, err := cborcodec.DecOptions().DecMode()
-	if err != nil {
-		panic(fmt.Sprintf("sdk: decoding options: %v", err))
-	}
-	return m
-}
-
-func mustEncMode() cbor.UserBufferEncMode {
-	m, err := cborcodec.EncOptions().UserBufferEncMode()
-	if err != nil {
-		panic(fmt.Sprintf("sdk: encoding options: %v", err))
-	}
-	return m
-}
-
-// valueHeader is the CBOR of a one-entry map's header and its key "value":
-// a success Result is this followed by the value's CBOR.
-var valueHeader = []byte{0xa1, 0x65, 'v', 'a', 'l', 'u', 'e'}
 
 // resultWriter encodes Results into one growable buffer. The bytes it
 // returns stay valid until its next use, as the ABI asks of a result.
 type resultWriter struct {
-	buf bytes.Buffer
+	enc cbor.Encoder
+	// trusted are the arguments the current call's Raw parameters got,
+	// checked to be well formed when the arguments were read: returning
+	// one of them unchanged needs no second check.
+	trusted [maxTrusted][]byte
+	ntrust  int
 }
 
-// value encodes the success Result {"value": v}. A value that cannot be
-// encoded becomes Python json's TypeError.
-func (w *resultWriter) value(v any) []byte {
-	w.buf.Reset()
-	w.buf.Write(valueHeader)
-	if err := encMode.MarshalToBuffer(v, &w.buf); err != nil {
-		return w.error(toABI(encodeError(err)))
+// maxTrusted is how many Raw arguments a call remembers as checked.
+const maxTrusted = 4
+
+// trust records a Raw argument checked to be well formed.
+func (w *resultWriter) trust(b []byte) {
+	if w.ntrust < maxTrusted {
+		w.trusted[w.ntrust] = b
+		w.ntrust++
 	}
-	return w.buf.Bytes()
+}
+
+// isTrusted reports whether r, not empty, is exactly one of the trusted
+// arguments.
+func (w *resultWriter) isTrusted(r Raw) bool {
+	for i := range w.ntrust {
+		if t := w.trusted[i]; len(t) == len(r) && &t[0] == &r[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// start begins a success Result: {"value": followed by the value.
+func (w *resultWriter) start() {
+	w.enc.ResetResult()
+	w.trusted, w.ntrust = [maxTrusted][]byte{}, 0
+}
+
+// bytes returns the Result written.
+func (w *resultWriter) bytes() []byte { return w.enc.Bytes() }
+
+// value writes v after start.
+func (w *resultWriter) value(v any) error {
+	if err := w.enc.Encode(v); err != nil {
+		return &encodeError{err}
+	}
+	return nil
+}
+
+// reflectValue writes v after start.
+func (w *resultWriter) reflectValue(v reflect.Value) error {
+	if err := w.enc.EncodeValue(v); err != nil {
+		return &encodeError{err}
+	}
+	return nil
+}
+
+// raw writes r, which must be one well-formed CBOR item, after start.
+// Returning the first Raw argument unchanged, as an echo does, takes no
+// function call but the copy.
+func (w *resultWriter) raw(r Raw) error {
+	if t := w.trusted[0]; len(r) > 0 && len(t) == len(r) && &t[0] == &r[0] {
+		w.enc.AppendRaw(r)
+		return nil
+	}
+	return w.rawChecked(r)
+}
+
+// rawChecked writes r after checking it, unless it is a trusted argument.
+func (w *resultWriter) rawChecked(r Raw) error {
+	if len(r) == 0 {
+		w.enc.AppendRaw([]byte{cbor.Null})
+		return nil
+	}
+	if w.isTrusted(r) {
+		w.enc.AppendRaw(r)
+		return nil
+	}
+	if err := cbor.Wellformed(r); err != nil {
+		return &encodeError{fmt.Errorf("a Raw result is not one well-formed CBOR value: %w", err)}
+	}
+	w.enc.AppendRaw(r)
+	return nil
+}
+
+// encodeError is a result that cannot be encoded.
+type encodeError struct{ err error }
+
+func (e *encodeError) Error() string { return e.err.Error() }
+
+// python words an encoding failure of a result as Python's json module
+// does: TypeError "Object of type set is not JSON serializable".
+func (e *encodeError) python() error {
+	var ute *cbor.UnsupportedTypeError
+	if errors.As(e.err, &ute) {
+		return builtinError("TypeError", fmt.Sprintf("Object of type %v is not JSON serializable", ute.Type))
+	}
+	return builtinError("TypeError", fmt.Sprintf("result is not serializable: %v", cleanCBORError(e.err)))
 }
 
 // error encodes the error Result {"error": e}. Should the error's own
 // arguments not encode, they are dropped; the class and message always
 // reach the caller.
 func (w *resultWriter) error(e *abi.Error) []byte {
-	w.buf.Reset()
-	err := encMode.MarshalToBuffer(abi.Result{Error: e}, &w.buf)
-	if err != nil {
-		w.buf.Reset()
+	w.enc.Reset()
+	if err := w.enc.Encode(abi.Result{Error: e}); err != nil {
+		w.enc.Reset()
 		bare := &abi.Error{Class: e.Class, Module: e.Module, Message: e.Message, Expected: e.Expected}
-		if err := encMode.MarshalToBuffer(abi.Result{Error: bare}, &w.buf); err != nil {
-			// Strings and bools always encode; this cannot happen.
+		if err := w.enc.Encode(abi.Result{Error: bare}); err != nil {
 			panic(fmt.Sprintf("sdk: encoding an error result: %v", err))
 		}
 	}
-	return w.buf.Bytes()
-}
-
-// encodeError words an encoding failure of a result as Python's json
-// module does: TypeError "Object of type set is not JSON serializable".
-func encodeError(err error) error {
-	var ute *cbor.UnsupportedTypeError
-	if errors.As(err, &ute) {
-		return builtinError("TypeError", fmt.Sprintf("Object of type %v is not JSON serializable", ute.Type))
-	}
-	return builtinError("TypeError", fmt.Sprintf("result is not serializable: %v", cleanCBORError(err)))
+	return w.enc.Bytes()
 }

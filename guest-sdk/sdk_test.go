@@ -73,6 +73,16 @@ func bindInto(t *testing.T, typ reflect.Type, fn string, args []byte) (reflect.V
 	if err != nil {
 		t.Fatalf("newBinder(%v): %v", typ, err)
 	}
-	dst := reflect.New(typ).Elem()
-	return dst, b.bind(fn, args, dst)
+	dst := reflect.New(typ)
+	return dst.Elem(), b.bind(fn, args, dst.UnsafePointer(), nil)
+}
+
+// newContext returns the context of a call of name with the CBOR context
+// data, as the export's reset makes it.
+func newContext(name string, data []byte) (*Context, error) {
+	c := new(Context)
+	if err := c.reset(name, data); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -2,7 +2,9 @@ package py
 
 import (
 	"fmt"
-	"math/big"
+	"math/bits"
+
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/internal/cbor"
 )
 
 // Add returns a + b as Python computes it for decoded values:
@@ -16,9 +18,9 @@ import (
 //
 // # Notes
 //
-// Python integers are unbounded, the ABI's are 64-bit. A sum of two
-// integers outside the int64 range is returned as a float64, which is what
-// the ABI does with any JSON integer outside that range (see abi/README.md).
+// Python integers are unbounded. A sum of two integers outside the int64
+// range is returned as a float64, as modules/cadder does, and so is a sum
+// with an integer beyond 64 bits (a decoded bignum, cbor.BigInt).
 func Add(a, b any) (any, error) {
 	switch x := a.(type) {
 	case string:
@@ -48,47 +50,76 @@ func Add(a, b any) (any, error) {
 // addNumbers adds two Python numbers (bool, int or float); ok is false when
 // either is not one.
 func addNumbers(a, b any) (any, bool) {
-	ai, aInt := toInt(a)
-	bi, bInt := toInt(b)
+	ahi, alo, aInt := toInt(a)
+	bhi, blo, bInt := toInt(b)
 	if aInt && bInt {
-		sum := new(big.Int).Add(ai, bi)
-		if sum.IsInt64() {
-			return sum.Int64(), true
+		// 128-bit two's complement: no 64-bit sum overflows it.
+		lo, carry := bits.Add64(alo, blo, 0)
+		hi := ahi + bhi + int64(carry)
+		if hi == int64(lo)>>63 {
+			return int64(lo), true
 		}
-		f, _ := new(big.Float).SetInt(sum).Float64()
-		return f, true
+		return int128Float(hi, lo), true
 	}
-	af, aNum := toFloat(a, ai, aInt)
-	bf, bNum := toFloat(b, bi, bInt)
+	af, aNum := toFloat(a, ahi, alo, aInt)
+	bf, bNum := toFloat(b, bhi, blo, bInt)
 	if !aNum || !bNum {
 		return nil, false
 	}
 	return af + bf, true
 }
 
-// toInt returns v as an integer when it is a Python int or bool.
-func toInt(v any) (*big.Int, bool) {
+// toInt returns v as a 128-bit two's complement integer when it is a
+// Python int of at most 64 bits, or a bool.
+func toInt(v any) (hi int64, lo uint64, ok bool) {
 	switch x := v.(type) {
 	case bool:
 		if x {
-			return big.NewInt(1), true
+			return 0, 1, true
 		}
-		return big.NewInt(0), true
+		return 0, 0, true
 	case int64:
-		return big.NewInt(x), true
+		return x >> 63, uint64(x), true
 	case uint64:
-		return new(big.Int).SetUint64(x), true
+		return 0, x, true
 	}
-	return nil, false
+	return 0, 0, false
 }
 
-// toFloat returns v as a float when it is a Python float, or an int already
-// converted by toInt.
-func toFloat(v any, i *big.Int, isInt bool) (float64, bool) {
+// toFloat returns v as a float when it is a Python float, an integer
+// beyond 64 bits, or an int already converted by toInt.
+func toFloat(v any, hi int64, lo uint64, isInt bool) (float64, bool) {
 	if isInt {
-		f, _ := new(big.Float).SetInt(i).Float64()
-		return f, true
+		return int128Float(hi, lo), true
 	}
-	f, ok := v.(float64)
-	return f, ok
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case cbor.BigInt:
+		return x.Float64(), true
+	}
+	return 0, false
+}
+
+// int128Float returns the float nearest to the 128-bit integer hi:lo, which
+// lies within ±2⁶⁵.
+func int128Float(hi int64, lo uint64) float64 {
+	neg := hi < 0
+	if neg { // negate: ^x + 1
+		var c uint64
+		lo, c = bits.Add64(^lo, 1, 0)
+		hi = ^hi + int64(c)
+	}
+	var f float64
+	if hi == 0 {
+		f = float64(lo)
+	} else {
+		// 2⁶⁴ + lo: halve it, keeping the lost bit as a sticky bit, so
+		// that the conversion rounds as it would the whole.
+		f = float64(1<<63|lo>>1|lo&1) * 2
+	}
+	if neg {
+		return -f
+	}
+	return f
 }

@@ -1,6 +1,6 @@
 // Package py gives Go values decoded from the wasmrpc ABI's CBOR (JSON's
-// data model: nil, bool, int64, float64, string, []byte, []any,
-// map[string]any) the Python behaviour a module needs to answer exactly as
+// data model: nil, bool, int64 (uint64 and sdk.BigInt beyond), float64,
+// string, []byte, []any, map[string]any) the Python behaviour a module needs to answer exactly as
 // a Python oslo.messaging endpoint would: the name of a value's Python
 // type, repr of a string, and the + operator.
 package py
@@ -8,6 +8,8 @@ package py
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/internal/cbor"
 )
 
 // TypeName returns the name of the Python type a decoded value stands for:
@@ -21,7 +23,7 @@ func TypeName(v any) string {
 		return "NoneType"
 	case bool:
 		return "bool"
-	case int64, uint64:
+	case int64, uint64, cbor.BigInt:
 		return "int"
 	case float64:
 		return "float"

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/big"
+	"math/rand/v2"
 	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/guest-sdk/internal/cbor"
 )
 
 // python runs script with Debian's Python 3, which the differential tests
@@ -68,6 +72,7 @@ func TestTypeName(t *testing.T) {
 		{true, "bool"},
 		{int64(1), "int"},
 		{uint64(1), "int"},
+		{cbor.BigInt{Abs: []byte{1}}, "int"},
 		{1.5, "float"},
 		{"s", "str"},
 		{[]byte("b"), "bytes"},
@@ -108,6 +113,11 @@ func TestAdd(t *testing.T) {
 		{"bytes+bytes", []byte("a"), []byte("b"), []byte("ab"), ""},
 		{"overflow", int64(math.MaxInt64), int64(1), 9223372036854775808.0, ""},
 		{"underflow", int64(math.MinInt64), int64(-1), -9223372036854775809.0, ""},
+		{"uint back to int", uint64(1 << 63), int64(-1), int64(math.MaxInt64), ""},
+		{"uint+uint", uint64(math.MaxUint64), uint64(math.MaxUint64), 36893488147419103230.0, ""},
+		{"min+min", int64(math.MinInt64), int64(math.MinInt64), -18446744073709551616.0, ""},
+		{"bigint+int", cbor.BigInt{Abs: []byte{1, 0, 0, 0, 0, 0, 0, 0, 0}}, int64(1), 18446744073709551617.0, ""},
+		{"bigint+str", cbor.BigInt{Neg: true, Abs: []byte{1, 0, 0, 0, 0, 0, 0, 0, 0}}, "s", nil, "unsupported operand type(s) for +: 'int' and 'str'"},
 		{"int+str", int64(1), "s", nil, "unsupported operand type(s) for +: 'int' and 'str'"},
 		{"str+int", "s", int64(1), nil, `can only concatenate str (not "int") to str`},
 		{"list+dict", []any{}, map[string]any{}, nil, `can only concatenate list (not "dict") to list`},
@@ -223,4 +233,49 @@ func TestReprMatchesPython(t *testing.T) {
 			t.Errorf("Repr(%q) = %s; Python: %s", in, got, want[i])
 		}
 	}
+}
+
+// TestIntSumRounds checks the float of an integer sum beyond int64 against
+// math/big's correctly rounded conversion.
+func TestIntSumRounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	edges := []uint64{0, 1, 1 << 63, 1<<63 - 1, math.MaxUint64, math.MaxUint64 - 1, 1<<11 - 1, 1 << 11, 1<<10 + 1}
+	for i := range 20000 {
+		var a, b any
+		if i < len(edges)*len(edges) {
+			a, b = edges[i/len(edges)], edges[i%len(edges)]
+		} else {
+			a, b = r.Uint64(), r.Uint64()
+		}
+		if r.IntN(2) == 0 {
+			a = int64(a.(uint64))
+		}
+		if r.IntN(2) == 0 {
+			b = int64(b.(uint64))
+		}
+		got, err := Add(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := new(big.Int).Add(bigOf(a), bigOf(b))
+		var want any
+		if sum.IsInt64() {
+			want = sum.Int64()
+		} else {
+			want, _ = new(big.Float).SetInt(sum).Float64()
+		}
+		if got != want {
+			t.Fatalf("%v + %v = %v, want %v", a, b, got, want)
+		}
+	}
+}
+
+func bigOf(v any) *big.Int {
+	switch x := v.(type) {
+	case int64:
+		return big.NewInt(x)
+	case uint64:
+		return new(big.Int).SetUint64(x)
+	}
+	panic(v)
 }

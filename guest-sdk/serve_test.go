@@ -1,0 +1,76 @@
+package sdk
+
+import (
+	"strings"
+	"testing"
+)
+
+var (
+	rawEcho = Method("echo", func(_ *Context, a struct{ Value Raw }) (Raw, error) { return a.Value, nil })
+	scalars = Method("scalars", func(_ *Context, a struct {
+		N    int
+		F    float64
+		B    bool
+		Kind string `arg:",default=x"`
+	}) (int, error) {
+		return a.N, nil
+	})
+	noArgs = Method("_private", func(*Context, struct{}) (string, error) { return "private", nil })
+)
+
+// TestServeAllocations checks what the wasm export's path allocates per
+// call once warm (reused storage, as Serve uses): nothing for Raw values,
+// numbers and bools, nothing for a method without arguments, one copy for
+// a string argument.
+func TestServeAllocations(t *testing.T) {
+	ctx := enc(t, map[string]any{"request_id": "req-1", "roles": []any{"admin"}})
+	tests := []struct {
+		name string
+		h    *Handler
+		args []byte
+		want float64
+	}{
+		{"raw echo", rawEcho, enc(t, map[string]any{"value": strings.Repeat("x", 100)}), 0},
+		{"raw echo of a map", rawEcho, enc(t, map[string]any{"value": map[string]any{"k": []any{1, 2.5}}}), 0},
+		{"scalars", scalars, enc(t, map[string]any{"n": 7, "f": 2.5, "b": true}), 0},
+		{"scalars and a string", scalars, enc(t, map[string]any{"n": 7, "f": 2.5, "b": true, "kind": "abc"}), 1},
+		{"no arguments", noArgs, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w resultWriter
+			var c Context
+			first := tt.h.serve(&w, &c, ctx, tt.args, true)
+			if _, e := result(t, first); e != nil {
+				t.Fatalf("error %#v", e)
+			}
+			got := testing.AllocsPerRun(100, func() { tt.h.serve(&w, &c, ctx, tt.args, true) })
+			if got != tt.want {
+				t.Fatalf("%v allocations per call, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkServe(b *testing.B) {
+	ctx := enc(b, map[string]any{})
+	for _, bc := range []struct {
+		name string
+		h    *Handler
+		args []byte
+	}{
+		{"raw echo", rawEcho, enc(b, map[string]any{"value": strings.Repeat("x", 100)})},
+		{"any echo", testEcho, enc(b, map[string]any{"value": strings.Repeat("x", 100)})},
+		{"scalars", scalars, enc(b, map[string]any{"n": 7, "f": 2.5, "b": true, "kind": "abc"})},
+		{"no arguments", noArgs, nil},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var w resultWriter
+			var c Context
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.h.serve(&w, &c, ctx, bc.args, true)
+			}
+		})
+	}
+}
