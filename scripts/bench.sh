@@ -7,14 +7,16 @@
 #   echo          tests/bench/echoserver, a bare amqp091-go request/reply
 #                 echo without publisher confirms: the transport's ceiling;
 #   echo-confirm  the same echo publishing its replies with confirms, one
-#                 at a time per channel, as wasmrpcd does,
+#                 at a time per channel, as wasmrpcd does (8 channels);
+#   echo-pipeline the same echo in confirm mode without waiting for each
+#                 confirm (8 channels),
 #
 # at each concurrency of CONCURRENCY with the same payload and number of
-# calls, and prints a table. Needs `make build modules broker` (make bench
-# runs it after them).
+# calls, REPEAT times, and prints a table of medians. Needs `make build
+# modules broker` (make bench runs it after them).
 #
-#   scripts/bench.sh                       # CALLS=5000 PAYLOAD=100 CONCURRENCY="1 32"
-#   CALLS=20000 SERVERS="wasmrpcd echo" scripts/bench.sh
+#   scripts/bench.sh          # CALLS=5000 PAYLOAD=100 CONCURRENCY="1 32" REPEAT=5
+#   CALLS=20000 REPEAT=3 SERVERS="wasmrpcd echo" scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,8 @@ URL=${BENCH_URL:-rabbit://guest:guest@127.0.0.1:5672/}
 CALLS=${CALLS:-5000}
 PAYLOAD=${PAYLOAD:-100}
 CONCURRENCY=${CONCURRENCY:-1 32}
-SERVERS=${SERVERS:-wasmrpcd python echo echo-confirm}
+REPEAT=${REPEAT:-5}
+SERVERS=${SERVERS:-wasmrpcd python echo echo-confirm echo-pipeline}
 PYTHON=/usr/bin/python3
 SERVER=bench-host
 
@@ -34,16 +37,11 @@ client_url="$URL?rabbit_transient_queues_ttl=60"
 pid=""
 topics=()
 
-stop_server() {
-	if [[ -n $pid ]]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		pid=""
-	fi
-	exec 3>&- 2>/dev/null || true
-}
 cleanup() {
-	stop_server
+	for p in $(jobs -p); do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
 	for t in "${topics[@]}"; do
 		rabbitmqctl delete_queue "$t" >/dev/null 2>&1 || true
 		rabbitmqctl delete_queue "$t.$SERVER" >/dev/null 2>&1 || true
@@ -103,12 +101,13 @@ start_server() { # NAME TOPIC
 		exec 3>"$tmp/py.in.$2"
 		wait_line "$tmp/py.out" ready
 		;;
-	echo | echo-confirm)
+	echo | echo-confirm | echo-pipeline)
 		flags=()
-		[[ $1 == echo-confirm ]] && flags=(-confirm)
-		bin/echoserver -url "${URL/#rabbit:/amqp:}" -topic "$2" "${flags[@]}" >"$tmp/echo.out" 2>"$tmp/echo.log" &
+		[[ $1 == echo-confirm ]] && flags=(-confirm -workers 8)
+		[[ $1 == echo-pipeline ]] && flags=(-pipeline -workers 8)
+		bin/echoserver -url "${URL/#rabbit:/amqp:}" -topic "$2" "${flags[@]}" >"$tmp/$1.out" 2>"$tmp/$1.log" &
 		pid=$!
-		wait_line "$tmp/echo.out" ready
+		wait_line "$tmp/$1.out" ready
 		;;
 	*)
 		echo "unknown server $1" >&2
@@ -118,31 +117,54 @@ start_server() { # NAME TOPIC
 	wait_ready "$2"
 }
 
-echo "load before: $(uptime)"
-declare -A rate p50 p99
+# All servers run at once, each on its own topic, and the runs interleave
+# (every server at one concurrency, then again), REPEAT times: on a shared
+# machine whose load drifts, each server meets the same drift. The table
+# gives each server's median run by rate.
+declare -A pids
 for s in $SERVERS; do
 	topic="bench_${s//-/_}_$id"
 	topics+=("$topic")
-	echo "== $s on topic $topic" >&2
+	echo "starting $s on topic $topic" >&2
 	start_server "$s" "$topic"
+	pids[$s]=$pid
+	pid=""
+done
+
+echo "load before: $(uptime)"
+declare -A runs
+for r in $(seq "$REPEAT"); do
 	for c in $CONCURRENCY; do
-		cmd=(bin/wasmrpcd bench --url "$client_url" --topic "$topic" --method echo --payload-bytes "$PAYLOAD" --concurrency "$c" --calls "$CALLS")
-		line=$("${cmd[@]}" | tail -n 1)
-		echo "$s c=$c: $line" >&2
-		rate[$s,$c]=$(sed -E 's/.*rate=([0-9.]+).*/\1/' <<<"$line")
-		p50[$s,$c]=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$line")
-		p99[$s,$c]=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line")
+		for s in $SERVERS; do
+			line=$(bin/wasmrpcd bench --url "$client_url" --topic "bench_${s//-/_}_$id" --method echo \
+				--payload-bytes "$PAYLOAD" --concurrency "$c" --calls "$CALLS" | tail -n 1)
+			echo "run $r: $s c=$c: $line" >&2
+			runs[$s,$c]+="$line"$'\n'
+		done
 	done
-	stop_server
 done
 echo "load after: $(uptime)"
+for s in $SERVERS; do
+	kill "${pids[$s]}" 2>/dev/null || true
+	wait "${pids[$s]}" 2>/dev/null || true
+done
+exec 3>&- 2>/dev/null || true
+
+# median RUNS: the run of median rate.
+median() {
+	sed -E '/^$/d; s/.*rate=([0-9.]+).*/\1 &/' | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }' | cut -d' ' -f2-
+}
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/"; }
 
 echo
-echo "calls=$CALLS payload_bytes=$PAYLOAD (echo of a string argument), one client process, one server process"
+echo "calls=$CALLS per run, payload_bytes=$PAYLOAD (echo of a string argument), median of $REPEAT runs by rate"
 printf '%-14s %6s %10s %9s %9s\n' server callers calls/s p50_ms p99_ms
+declare -A rate
 for s in $SERVERS; do
 	for c in $CONCURRENCY; do
-		printf '%-14s %6s %10s %9s %9s\n' "$s" "$c" "${rate[$s,$c]}" "${p50[$s,$c]}" "${p99[$s,$c]}"
+		m=$(printf '%s' "${runs[$s,$c]}" | median)
+		rate[$s,$c]=$(field rate <<<"$m")
+		printf '%-14s %6s %10s %9s %9s\n' "$s" "$c" "${rate[$s,$c]}" "$(field p50_ms <<<"$m")" "$(field p99_ms <<<"$m")"
 	done
 done
 if [[ " $SERVERS " == *" wasmrpcd "* ]]; then

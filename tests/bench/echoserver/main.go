@@ -5,13 +5,15 @@
 // ceiling of RPC over the broker on a machine, against which
 // `wasmrpcd bench` compares wasmrpcd (scripts/bench.sh).
 //
-//	echoserver -url amqp://guest:guest@127.0.0.1:5672/ -topic T [-exchange openstack] [-workers 4] [-prefetch 64] [-confirm]
+//	echoserver -url amqp://guest:guest@127.0.0.1:5672/ -topic T [-exchange openstack] [-workers 4] [-prefetch 64] [-confirm | -pipeline]
 //
 // It declares the topic exchange and queue as oslo.messaging does with
 // its default options, prints "ready" once it consumes, and runs until
 // SIGINT or SIGTERM. Replies go without publisher confirms unless
 // -confirm, which publishes them as wasmrpcd does (confirm mode, one
-// publish at a time per channel, mandatory).
+// publish at a time per channel, mandatory), or -pipeline: confirm mode,
+// mandatory, but without waiting for each confirm (they are counted as
+// they come, many publishes in flight per channel).
 package main
 
 import (
@@ -37,20 +39,37 @@ func main() {
 	workers := flag.Int("workers", 4, "consumers, each on a channel of its own")
 	prefetch := flag.Int("prefetch", 64, "unacknowledged requests per consumer")
 	confirm := flag.Bool("confirm", false, "publish replies with publisher confirms, one at a time per channel, mandatory")
+	pipeline := flag.Bool("pipeline", false, "publish replies in confirm mode, mandatory, without waiting for each confirm")
 	flag.Parse()
-	if *topic == "" || *workers < 1 {
-		fmt.Fprintln(os.Stderr, "usage: echoserver -topic T [-url URL] [-exchange E] [-workers N] [-prefetch P] [-confirm]")
+	if *topic == "" || *workers < 1 || (*confirm && *pipeline) {
+		fmt.Fprintln(os.Stderr, "usage: echoserver -topic T [-url URL] [-exchange E] [-workers N] [-prefetch P] [-confirm | -pipeline]")
 		os.Exit(2)
+	}
+	mode := none
+	switch {
+	case *confirm:
+		mode = wait
+	case *pipeline:
+		mode = pipelined
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *url, *exchange, *topic, *workers, *prefetch, *confirm); err != nil {
+	if err := serve(ctx, *url, *exchange, *topic, *workers, *prefetch, mode); err != nil {
 		fmt.Fprintln(os.Stderr, "echoserver:", err)
 		os.Exit(1)
 	}
 }
 
-func serve(ctx context.Context, url, exchange, topic string, workers, prefetch int, confirm bool) error {
+// confirms is how replies are published.
+type confirms int
+
+const (
+	none      confirms = iota // no confirm mode
+	wait                      // confirm mode, waiting for each confirm
+	pipelined                 // confirm mode, confirms counted as they come
+)
+
+func serve(ctx context.Context, url, exchange, topic string, workers, prefetch int, mode confirms) error {
 	conn, err := amqp.Dial(url)
 	if err != nil {
 		return err
@@ -63,8 +82,20 @@ func serve(ctx context.Context, url, exchange, topic string, workers, prefetch i
 		if err != nil {
 			return err
 		}
-		if err := declare(ch, exchange, topic, prefetch, confirm); err != nil {
+		if err := declare(ch, exchange, topic, prefetch, mode != none); err != nil {
 			return err
+		}
+		if mode == pipelined {
+			acks := ch.NotifyPublish(make(chan amqp.Confirmation, 1024))
+			returns := ch.NotifyReturn(make(chan amqp.Return, 16))
+			wg.Go(func() {
+				for range acks { // closed with the channel
+				}
+			})
+			wg.Go(func() {
+				for range returns {
+				}
+			})
 		}
 		deliveries, err := ch.Consume(topic, "", false, false, false, false, nil)
 		if err != nil {
@@ -72,7 +103,7 @@ func serve(ctx context.Context, url, exchange, topic string, workers, prefetch i
 		}
 		wg.Go(func() {
 			defer ch.Close()
-			if err := answer(ctx, ch, deliveries, confirm); err != nil {
+			if err := answer(ctx, ch, deliveries, mode); err != nil {
 				errs <- err
 			}
 		})
@@ -104,7 +135,7 @@ func declare(ch *amqp.Channel, exchange, topic string, prefetch int, confirm boo
 }
 
 // answer replies to each call until ctx ends or the channel closes.
-func answer(ctx context.Context, ch *amqp.Channel, deliveries <-chan amqp.Delivery, confirm bool) error {
+func answer(ctx context.Context, ch *amqp.Channel, deliveries <-chan amqp.Delivery, mode confirms) error {
 	var buf []byte
 	for {
 		var d amqp.Delivery
@@ -133,7 +164,8 @@ func answer(ctx context.Context, ch *amqp.Channel, deliveries <-chan amqp.Delive
 			return err
 		}
 		msg := amqp.Publishing{ContentType: "application/json", ContentEncoding: "utf-8", DeliveryMode: amqp.Persistent, Body: buf}
-		if confirm {
+		switch mode {
+		case wait:
 			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", req.ReplyQ, true, false, msg)
 			if err != nil {
 				return err
@@ -141,8 +173,14 @@ func answer(ctx context.Context, ch *amqp.Channel, deliveries <-chan amqp.Delive
 			if _, err := dc.WaitContext(ctx); err != nil {
 				return err
 			}
-		} else if err := ch.PublishWithContext(ctx, "", req.ReplyQ, false, false, msg); err != nil {
-			return err
+		case pipelined:
+			if err := ch.PublishWithContext(ctx, "", req.ReplyQ, true, false, msg); err != nil {
+				return err
+			}
+		default:
+			if err := ch.PublishWithContext(ctx, "", req.ReplyQ, false, false, msg); err != nil {
+				return err
+			}
 		}
 		if err := d.Ack(false); err != nil {
 			return err
