@@ -24,11 +24,12 @@ const ContextParam = "ctxt"
 // handler declares, raising the TypeErrors Python raises when it calls
 // `method(ctxt, **kwargs)`.
 type binder struct {
-	typ    reflect.Type
-	params []param // declared parameters, in field order
-	byName map[string]int
-	rest   []int // index of the field that collects unknown keywords (**kwargs), or nil
-	isMap  bool  // the type is a map: every keyword is collected
+	typ      reflect.Type
+	params   []param // declared parameters, in field order
+	required int     // how many of them are required
+	byName   map[string]int
+	rest     []int // index of the field that collects unknown keywords (**kwargs), or nil
+	isMap    bool  // the type is a map: every keyword is collected
 }
 
 // param is one declared keyword parameter: a struct field.
@@ -151,6 +152,9 @@ func newBinder(t reflect.Type) (*binder, error) {
 		}
 		b.byName[name] = len(b.params)
 		b.params = append(b.params, p)
+		if p.required {
+			b.required++
+		}
 	}
 	return b, nil
 }
@@ -230,13 +234,19 @@ func (b *binder) bind(fn string, args []byte, base unsafe.Pointer, w *resultWrit
 	}
 	values = values[:len(b.params)]
 	var rest []restArg
+	given := 0                                                 // required parameters given a value
 	if len(args) > 0 && !(len(args) == 1 && args[0] == 0xa0) { // nothing, or {}
 		if args[0]>>5 != 5 { // CBOR major type 5: map
 			return notMapping(fn, args)
 		}
-		r, err := cbor.NewMapReader(args)
-		if err != nil {
-			return notValidMap(fn, err)
+		var r cbor.MapReader
+		if args[0]-0xa0 < 24 {
+			r = cbor.SmallMapReader(args)
+		} else {
+			var err error
+			if r, err = cbor.NewMapReader(args); err != nil {
+				return notValidMap(fn, err)
+			}
 		}
 		var (
 			others    [][]byte // keywords that name no parameter, to find repeats
@@ -276,6 +286,8 @@ func (b *binder) bind(fn string, args []byte, base unsafe.Pointer, w *resultWrit
 			if p >= 0 {
 				if values[p] != nil {
 					firstErr = &cbor.DupMapKeyError{Key: string(key), Index: i}
+				} else if b.params[p].required {
+					given++
 				}
 				values[p] = value
 				next = p + 1
@@ -295,10 +307,8 @@ func (b *binder) bind(fn string, args []byte, base unsafe.Pointer, w *resultWrit
 			return unexpected(fn, string(offending))
 		}
 	}
-	for i := range b.params {
-		if values[i] == nil && b.params[i].required {
-			return b.missing(fn, values)
-		}
+	if given < b.required {
+		return b.missing(fn, values)
 	}
 	for i := range b.params {
 		p := &b.params[i]

@@ -18,13 +18,6 @@ type MapReader struct {
 // NewMapReader starts reading data, which must start with a map head (the
 // caller checks the major type).
 func NewMapReader(data []byte) (MapReader, error) {
-	if len(data) > 0 && data[0] >= 0xa0 && data[0] <= 0xb7 { // a small map
-		return MapReader{d: decoder{data: data}, off: 1, left: int(data[0] - 0xa0)}, nil
-	}
-	return newMapReader(data)
-}
-
-func newMapReader(data []byte) (MapReader, error) {
 	major, ai, n, off, err := head(data, 0)
 	if err != nil {
 		return MapReader{}, err
@@ -36,6 +29,13 @@ func newMapReader(data []byte) (MapReader, error) {
 		return MapReader{}, errTooMany(majorMap)
 	}
 	return MapReader{d: decoder{data: data}, off: off, left: int(n), indefinite: ai == 31}, nil
+}
+
+// SmallMapReader starts reading data, whose first byte must be 0xa0 to
+// 0xb7: a map of up to 23 entries, the head the binder meets most. Unlike
+// NewMapReader, it is inlined.
+func SmallMapReader(data []byte) MapReader {
+	return MapReader{d: decoder{data}, off: 1, left: int(data[0] - 0xa0)}
 }
 
 // More reports whether the map has another entry for Next to read. It is
