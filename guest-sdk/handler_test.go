@@ -210,9 +210,18 @@ func FuzzHandle(f *testing.F) {
 	f.Add(enc(f, map[string]any{"k": []any{1, 2}}), enc(f, map[string]any{"name": 1, "ctxt": 3}))
 	f.Add([]byte{}, []byte{0xbf, 0x61, 'a', 0x01, 0xff})
 	f.Add([]byte{0xff}, []byte{0x9f})
+	var (
+		w resultWriter
+		c Context
+	)
 	f.Fuzz(func(t *testing.T, ctx, args []byte) {
-		for _, h := range []*Handler{testEcho, testCreate, testKwargs, testListen} {
+		for _, h := range []*Handler{testEcho, testCreate, testKwargs, testListen, rawEcho, scalars, testCtx} {
 			out := h.Handle(ctx, args)
+			// The export's path, with storage reused from call to call,
+			// answers the same.
+			if reused := h.serve(&w, &c, ctx, args, true); string(reused) != string(out) {
+				t.Fatalf("%s: reused storage answers % x, fresh % x", h.Name(), reused, out)
+			}
 			var r abi.Result
 			if err := cborcodec.Unmarshal(out, &r); err != nil {
 				t.Fatalf("%s: result is not a CBOR Result: %v", h.Name(), err)
