@@ -115,6 +115,13 @@ func newMethod(argsT, resT reflect.Type) (*method, error) {
 	return m, nil
 }
 
+// clear zeroes the reused storage, as run leaves it when it returns:
+// after a panic that skipped run's own clearing.
+func (m *method) clear() {
+	reflect.NewAt(m.argsT, m.args).Elem().SetZero()
+	reflect.NewAt(m.resT, m.result).Elem().SetZero()
+}
+
 // run binds args, calls the function and writes its result. With reuse,
 // it binds into and encodes from storage kept from call to call (the wasm
 // export's path, one call at a time); without, into fresh values.
@@ -248,6 +255,9 @@ func (h *Handler) Handle(ctx, args []byte) []byte {
 func (h *Handler) serve(w *resultWriter, c *Context, ctx, args []byte, reuse bool) (out []byte) {
 	defer func() {
 		if r := recover(); r != nil {
+			if reuse && h.method != nil {
+				h.method.clear()
+			}
 			out = w.error(toABI(panicError(h.qual, r)))
 		}
 		c.release()

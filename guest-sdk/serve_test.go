@@ -74,3 +74,26 @@ func BenchmarkServe(b *testing.B) {
 		})
 	}
 }
+
+// TestServeAfterPanic checks that a panic leaves the reused storage as
+// clean as a normal return: an optional argument of one call must not
+// reach the next.
+func TestServeAfterPanic(t *testing.T) {
+	h := Method("p", func(_ *Context, a struct {
+		Boom bool   `arg:",optional"`
+		Tag  string `arg:",optional"`
+	}) (string, error) {
+		if a.Boom {
+			panic("boom")
+		}
+		return a.Tag, nil
+	})
+	var w resultWriter
+	var c Context
+	if _, e := result(t, h.serve(&w, &c, nil, enc(t, map[string]any{"boom": true, "tag": "kept?"}), true)); e == nil || e.Message != "panic: boom" {
+		t.Fatalf("error %#v", e)
+	}
+	if v, e := result(t, h.serve(&w, &c, nil, enc(t, map[string]any{}), true)); e != nil || v != "" {
+		t.Fatalf("after a panic: %#v, %#v; want the zero tag", v, e)
+	}
+}
