@@ -36,8 +36,13 @@
 // value)`: every field is a required keyword argument unless tagged
 // optional or given a default, a missing or unknown one is a TypeError with
 // Python's message. A returned *[Error] reaches the caller with its class
-// name; any other error becomes a RuntimeError. README.md in this folder
-// has the details.
+// name; any other error becomes a RuntimeError. A [Raw] argument or result
+// passes a value through without decoding or encoding it. README.md in
+// this folder has the details.
+//
+// The package has its own compact CBOR codec, and the export's path
+// allocates nothing for numbers, bools and Raw values: in wasm every heap
+// allocation and every function call counts.
 //
 // Everything except [Handler.Serve] and the reserved exports also builds on
 // the host, so handlers can be unit-tested there with [Handler.Handle].
