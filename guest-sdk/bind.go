@@ -379,7 +379,9 @@ func (b *binder) bindRest(fn string, base unsafe.Pointer, rest []restArg) error 
 		if err := decodeArg(fn, r.key, r.value, v); err != nil {
 			return err
 		}
-		m.SetMapIndex(reflect.ValueOf(r.key).Convert(m.Type().Key()), v)
+		k := reflect.New(m.Type().Key()).Elem()
+		k.SetString(r.key)
+		m.SetMapIndex(k, v)
 	}
 	return nil
 }

@@ -549,7 +549,8 @@ func (d *decoder) goMap(off int, v reflect.Value) (int, error) {
 		if err != nil {
 			return after, err
 		}
-		kv := reflect.ValueOf(k).Convert(t.Key())
+		kv := reflect.New(t.Key()).Elem()
+		kv.SetString(k)
 		if seen != nil && seen[k] || seen == nil && v.MapIndex(kv).IsValid() {
 			return after, &DupMapKeyError{Key: k, Index: i}
 		}
