@@ -154,8 +154,8 @@ func (c *Client) Call(ctx context.Context, method string, args any) (Result, err
 	// The broker drops the request once the caller stops waiting.
 	ttl := max(time.Until(deadline), time.Millisecond)
 	if err := c.send(sendCtx, body, transport.SendOptions{Expiration: ttl}); err != nil {
-		if ctx.Err() == nil && sendCtx.Err() != nil {
-			return nil, fmt.Errorf("%w to message ID %s: the request could not be sent within %v: %w", ErrTimeout, req.MsgID, timeout, err)
+		if errors.Is(sendCtx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w to message ID %s: the request could not be sent in time: %w", ErrTimeout, req.MsgID, err)
 		}
 		return nil, err
 	}

@@ -410,6 +410,7 @@ func TestClientRetryBroker(t *testing.T) {
 		{"cast, no retry", false, 0, 0, ErrDeliveryFailure},
 		{"call, one retry", true, 1, 0, ErrDeliveryFailure},
 		{"cast, retry forever", false, RetryForever, 1500 * time.Millisecond, context.DeadlineExceeded},
+		{"call, retry forever", true, RetryForever, 1500 * time.Millisecond, ErrTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
