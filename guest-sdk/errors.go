@@ -106,8 +106,11 @@ func builtinError(class, message string) *Error {
 // *Error in its chain, a *py.Error (always a built-in class), or a
 // [GenericClass] error whose message is err.Error().
 func toABI(err error) *abi.Error {
-	var se *Error
-	if errors.As(err, &se) {
+	se, ok := err.(*Error)
+	if !ok {
+		ok = errors.As(err, &se)
+	}
+	if ok {
 		out := &abi.Error{
 			Class:    se.class(),
 			Module:   se.Module,

@@ -104,11 +104,11 @@ func (e *encodeError) python() error {
 // arguments not encode, they are dropped; the class and message always
 // reach the caller.
 func (w *resultWriter) error(e *abi.Error) []byte {
-	w.enc.Reset()
-	if err := w.enc.Encode(abi.Result{Error: e}); err != nil {
-		w.enc.Reset()
+	w.enc.ResetError()
+	if err := w.enc.EncodeValue(reflect.ValueOf(e)); err != nil {
+		w.enc.ResetError()
 		bare := &abi.Error{Class: e.Class, Module: e.Module, Message: e.Message, Expected: e.Expected}
-		if err := w.enc.Encode(abi.Result{Error: bare}); err != nil {
+		if err := w.enc.EncodeValue(reflect.ValueOf(bare)); err != nil {
 			panic(fmt.Sprintf("sdk: encoding an error result: %v", err))
 		}
 	}

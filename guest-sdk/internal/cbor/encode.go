@@ -39,6 +39,13 @@ func (e *Encoder) ResetResult() {
 	e.depth = 0
 }
 
+// ResetError empties the buffer and starts the ABI's error Result, the
+// one-entry map {"error": …}, whose error comes next.
+func (e *Encoder) ResetError() {
+	e.buf = append(e.buf[:0], 0xa1, 0x65, 'e', 'r', 'r', 'o', 'r')
+	e.depth = 0
+}
+
 // Bytes returns what was encoded since the last Reset. The bytes are
 // valid until the next Reset.
 func (e *Encoder) Bytes() []byte { return e.buf }
@@ -153,6 +160,8 @@ func (e *Encoder) slice(x []any) error {
 	e.depth--
 	return nil
 }
+
+var mapStringAnyType = reflect.TypeFor[map[string]any]()
 
 // compareKeys orders text map keys as their encodings sort bytewise: by
 // length, then by bytes.
@@ -270,6 +279,9 @@ func (e *Encoder) value(v reflect.Value) error {
 		}
 		return e.array(v)
 	case reflect.Map:
+		if v.Type() == mapStringAnyType {
+			return e.stringMap(v.Interface().(map[string]any)) // no allocation
+		}
 		return e.goMap(v)
 	case reflect.Struct:
 		return e.goStruct(v, ti)
