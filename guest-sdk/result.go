@@ -105,12 +105,49 @@ func (e *encodeError) python() error {
 // reach the caller.
 func (w *resultWriter) error(e *abi.Error) []byte {
 	w.enc.ResetError()
-	if err := w.enc.EncodeValue(reflect.ValueOf(e)); err != nil {
+	if err := w.errorMap(e, true); err != nil {
 		w.enc.ResetError()
-		bare := &abi.Error{Class: e.Class, Module: e.Module, Message: e.Message, Expected: e.Expected}
-		if err := w.enc.EncodeValue(reflect.ValueOf(bare)); err != nil {
-			panic(fmt.Sprintf("sdk: encoding an error result: %v", err))
-		}
+		_ = w.errorMap(e, false) // strings and bools always encode
 	}
 	return w.enc.Bytes()
+}
+
+// errorMap writes e as the map abi.Error encodes to, its keys in the
+// encoder's order, without reflection; withArgs false leaves out its
+// arguments.
+func (w *resultWriter) errorMap(e *abi.Error, withArgs bool) error {
+	args := withArgs && len(e.Args) > 0
+	kwargs := withArgs && len(e.Kwargs) > 0
+	n := 2 // class, message
+	for _, set := range [...]bool{args, kwargs, e.Module != "", e.Expected} {
+		if set {
+			n++
+		}
+	}
+	w.enc.Head(5, n) // a map
+	if args {
+		w.enc.Text("args")
+		if err := w.enc.Encode(e.Args); err != nil {
+			return err
+		}
+	}
+	w.enc.Text("class")
+	w.enc.Text(e.Class)
+	if kwargs {
+		w.enc.Text("kwargs")
+		if err := w.enc.Encode(e.Kwargs); err != nil {
+			return err
+		}
+	}
+	if e.Module != "" {
+		w.enc.Text("module")
+		w.enc.Text(e.Module)
+	}
+	w.enc.Text("message")
+	w.enc.Text(e.Message)
+	if e.Expected {
+		w.enc.Text("expected")
+		w.enc.Bool(true)
+	}
+	return nil
 }

@@ -3,6 +3,9 @@ package sdk
 import (
 	"strings"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 )
 
 var (
@@ -95,5 +98,27 @@ func TestServeAfterPanic(t *testing.T) {
 	}
 	if v, e := result(t, h.serve(&w, &c, nil, enc(t, map[string]any{}), true)); e != nil || v != "" {
 		t.Fatalf("after a panic: %#v, %#v; want the zero tag", v, e)
+	}
+}
+
+// TestErrorResultMatchesHost checks the error Result, written without
+// reflection, against the host's codec encoding the same abi.Result.
+func TestErrorResultMatchesHost(t *testing.T) {
+	for _, e := range []*abi.Error{
+		{Class: "ValueError", Module: "builtins", Message: "bad"},
+		{Class: "E", Message: "m"},
+		{Class: "VolumeNotFound", Module: "volumes.exceptions", Message: "no v1", Args: []any{"v1", int64(2)},
+			Kwargs: map[string]any{"volume_id": "v1", "b": []any{1.5}}, Expected: true},
+		{Class: "E", Message: "m", Args: []any{}, Kwargs: map[string]any{}},
+	} {
+		var w resultWriter
+		got := w.error(e)
+		want, err := cborcodec.Marshal(abi.Result{Error: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("error %#v:\n got % x\nwant % x", e, got, want)
+		}
 	}
 }

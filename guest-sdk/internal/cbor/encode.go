@@ -59,6 +59,10 @@ func (e *Encoder) Len() int { return len(e.buf) }
 // AppendRaw appends b, which must be encoded CBOR, as it is.
 func (e *Encoder) AppendRaw(b []byte) { e.buf = append(e.buf, b...) }
 
+// Head appends the head of an item of major type major (4 for an array,
+// 5 for a map) with n elements.
+func (e *Encoder) Head(major byte, n int) { e.buf = AppendHead(e.buf, major, uint64(n)) }
+
 // Text appends s as a text string.
 func (e *Encoder) Text(s string) { e.buf = AppendText(e.buf, s) }
 
