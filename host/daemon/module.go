@@ -149,6 +149,10 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	m.mu.Unlock()
 
 	if !force && sameFiles(mc, current) {
+		// What is on disk is what serves: an earlier refusal is over.
+		m.mu.Lock()
+		m.lastError = ""
+		m.mu.Unlock()
 		return errUnchanged
 	}
 	start := time.Now()

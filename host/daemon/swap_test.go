@@ -192,3 +192,37 @@ func TestMetricsLabelsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapOnCopyInPlace: a file written in place by a copy (created empty,
+// then written) is loaded once complete, and nothing is refused on the way.
+func TestSwapOnCopyInPlace(t *testing.T) {
+	r := newRig(t, map[string]string{"tk.wasm": testkit15}, swapConfig)
+	data, err := os.ReadFile(testkit16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(r.dir, "tk.wasm")) // truncates: a Write event, then the writes
+	if err != nil {
+		t.Fatal(err)
+	}
+	for chunk := data; len(chunk) > 0; {
+		n := min(len(chunk), 256<<10)
+		if _, err := f.Write(chunk[:n]); err != nil {
+			t.Fatal(err)
+		}
+		chunk = chunk[n:]
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the swap to 1.6", func() bool {
+		st := r.status("testkit")
+		return len(st.Versions) == 1 && st.Versions[0].Endpoints[0].Version == "1.6"
+	})
+	if got := r.mustCall(r.exchange+"tk", "1.6", "echo", map[string]any{"value": "copied"}); got != "copied" {
+		t.Fatalf("echo = %v", got)
+	}
+	if st := r.status("testkit"); st.LastError != "" {
+		t.Fatalf("last error after a complete copy: %s", st.LastError)
+	}
+}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -10,9 +11,10 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// settle is how long a module file must stay quiet after a change before
-// it is loaded: long enough for a write in place to finish, short enough
-// to swap within milliseconds of an atomic rename.
+// settle is how long a module file written in place must stay quiet
+// before it is loaded, so that a copy is read once it is complete. A file
+// renamed into place (the normal way to deploy) is complete when it
+// appears and is loaded at once.
 const settle = 20 * time.Millisecond
 
 // watcher reloads a module when one of its files changes: replaced by a
@@ -91,13 +93,17 @@ func (w *watcher) run(ctx context.Context) {
 			if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
 				continue // a removal or a rename away leaves the old version serving
 			}
+			delay := settle
+			if ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
+				delay = 0 // renamed into place (or created empty: its writes follow)
+			}
 			w.mu.Lock()
 			name, ok := w.files[filepath.Clean(ev.Name)]
 			if ok {
 				if t := w.timers[name]; t != nil {
-					t.Reset(settle)
+					t.Reset(delay)
 				} else {
-					w.timers[name] = time.AfterFunc(settle, func() {
+					w.timers[name] = time.AfterFunc(delay, func() {
 						w.d.background(func() { w.fire(ctx, name) })
 					})
 				}
@@ -118,6 +124,14 @@ func (w *watcher) fire(ctx context.Context, name string) {
 	m := w.d.module(name)
 	if m == nil {
 		return
+	}
+	m.mu.Lock()
+	files := m.cfg.Versions
+	m.mu.Unlock()
+	for _, f := range files {
+		if st, err := os.Stat(f.Path); err == nil && st.Size() == 0 {
+			return // just created by a copy: its writes come next
+		}
 	}
 	err := m.reload(ctx, nil, nil, false, "file changed")
 	if errors.Is(err, errUnchanged) {
