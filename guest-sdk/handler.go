@@ -273,8 +273,7 @@ func (h *Handler) serve(w *resultWriter, c *Context, ctx, args []byte, reuse boo
 		err = h.listen(c, args, w)
 	}
 	if err != nil {
-		var ee *encodeError
-		if errors.As(err, &ee) {
+		if ee, ok := err.(*encodeError); ok { // run returns it as it is
 			return w.error(toABI(ee.python()))
 		}
 		return w.error(toABI(err))
