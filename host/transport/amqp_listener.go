@@ -3,6 +3,8 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -258,9 +260,17 @@ func (s amqpSettler) ack() error                { return stale(s.d.Ack(false)) }
 func (s amqpSettler) nack(requeue bool) error   { return stale(s.d.Nack(false, requeue)) }
 func (s amqpSettler) reject(requeue bool) error { return stale(s.d.Reject(requeue)) }
 
+// stale maps the errors of a settle whose channel is gone to
+// ErrStaleDelivery: amqp.ErrClosed once amqp091-go knows, and a failed
+// write on the socket (the broker closed the connection, which amqp091-go
+// then shuts down), keeping the cause.
 func stale(err error) error {
-	if errors.Is(err, amqp.ErrClosed) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, amqp.ErrClosed):
 		return ErrStaleDelivery
+	case errors.As(err, &ne):
+		return fmt.Errorf("%w: %w", ErrStaleDelivery, err)
 	}
 	return err
 }
