@@ -255,6 +255,62 @@ var behaviourTests = []struct {
 		}
 		ack(t, e.next(replies, "found"))
 	}},
+	{"concurrent mandatory replies each get their own outcome", Options{PublishChannels: 1}, func(t *testing.T, e *env) {
+		// Replies to queues that exist and to queues that do not, from
+		// many goroutines over one publishing channel: each unroutable
+		// one is ErrNoRoute, each routable one nil and delivered to its
+		// own queue.
+		const routable, unroutable, goroutines, each = 3, 3, 16, 24
+		var ls []Listener
+		queueOf := map[string]int{} // reply queue name -> index in ls
+		var keys []string
+		for i := range routable {
+			l, q := e.listenReplies(e.tr)
+			queueOf[q] = i
+			ls = append(ls, l)
+			keys = append(keys, q)
+		}
+		for range unroutable {
+			keys = append(keys, NewReplyQueueName())
+		}
+		var mu sync.Mutex
+		sent := map[string]string{} // body -> reply queue, for the replies that returned nil
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range each {
+					key := keys[(g*7+i)%len(keys)]
+					body := fmt.Sprintf("%d-%d", g, i)
+					err := e.tr.Reply(e.ctx(), key, []byte(body))
+					_, ok := queueOf[key]
+					switch {
+					case ok && err != nil:
+						t.Errorf("Reply %s to existing queue %s = %v, want nil", body, key, err)
+					case !ok && !errors.Is(err, ErrNoRoute):
+						t.Errorf("Reply %s to missing queue %s = %v, want ErrNoRoute", body, key, err)
+					case !ok && !strings.Contains(err.Error(), key):
+						t.Errorf("Reply %s to missing queue %s: error %q names another queue", body, key, err)
+					case ok:
+						mu.Lock()
+						sent[body] = key
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		got := e.collect(len(sent), ls...)
+		for i, bodies := range got {
+			for _, b := range bodies {
+				if q, ok := sent[b]; !ok || queueOf[q] != i {
+					t.Errorf("reply %s delivered to queue %d, sent to %q", b, i, q)
+				}
+			}
+		}
+	}},
 	{"mandatory send without a queue is ErrNoRoute", Options{}, func(t *testing.T, e *env) {
 		topic := e.topic()
 		err := e.tr.Send(e.ctx(), Target{Topic: topic}, []byte("x"), SendOptions{Mandatory: true})

@@ -101,7 +101,8 @@ type Options struct {
 	// "<program>:<pid>:<uuid>".
 	ConnectionName string
 	// PublishChannels is the number of confirm-mode channels publishes
-	// share. 0 means 8.
+	// share; they take them in turn, and each channel carries up to 128
+	// publishes awaiting their confirm at once. 0 means 8.
 	PublishChannels int
 	// Logger receives connection events. nil means slog.Default().
 	Logger *slog.Logger
