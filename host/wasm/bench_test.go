@@ -106,7 +106,7 @@ func BenchmarkCompile(b *testing.B) {
 		compile := func(b *testing.B, cache wazero.CompilationCache) {
 			rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
 			defer rt.Close(ctx)
-			if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			if _, err := rt.CompileModule(compileContext(ctx), wasm); err != nil {
 				b.Fatal(err)
 			}
 		}
