@@ -101,8 +101,10 @@ type Options struct {
 	// "<program>:<pid>:<uuid>".
 	ConnectionName string
 	// PublishChannels is the number of confirm-mode channels publishes
-	// share; they take them in turn, and each channel carries up to 128
-	// publishes awaiting their confirm at once. 0 means 8.
+	// share. Each carries up to 128 publishes awaiting their confirm; a
+	// publish takes the first channel with fewer than 32 in flight (the
+	// broker confirms in groups what comes together on a channel), so
+	// the others open only under load. 0 means 8.
 	PublishChannels int
 	// Logger receives connection events. nil means slog.Default().
 	Logger *slog.Logger

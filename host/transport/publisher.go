@@ -14,14 +14,19 @@ import (
 // auto-delete exchange deleted since the channel declared it.
 const maxChannelRetries = 2
 
+// spillAt is how many publishes in flight on a channel make the next
+// publish take the next channel of the pool. The broker confirms the
+// publishes of one channel in groups when they come together, so
+// publishes gather on the first channels; the others take what is left.
+const spillAt = 32
+
 // publisher publishes with publisher confirms over a pool of channels on
-// the supervisor's connection. Publishes take the channels in turn, and
-// each channel carries up to maxInFlight publishes awaiting their confirm
-// (pubChannel).
+// the supervisor's connection. Each channel carries up to maxInFlight
+// publishes awaiting their confirm (pubChannel); a publish takes the first
+// channel with fewer than spillAt.
 type publisher struct {
 	sup   *supervisor
 	slots []pubSlot
-	next  atomic.Uint64
 	wg    sync.WaitGroup // the channels' run goroutines
 }
 
@@ -29,8 +34,8 @@ type publisher struct {
 // again once it is gone.
 type pubSlot struct {
 	mu     sync.Mutex // held while opening, so that one publish opens
-	pc     *pubChannel
-	closed bool // the publisher is closed: open nothing
+	pc     atomic.Pointer[pubChannel]
+	closed atomic.Bool // the publisher is closed: open nothing
 }
 
 // publishing is one message and the declarations it needs first.
@@ -84,34 +89,47 @@ func (p *publisher) publish(ctx context.Context, m publishing) error {
 	}
 }
 
-// channel returns an open channel of the pool, opening it on the current
-// connection (waiting for one until ctx is done) when needed. It returns
-// nil, nil when that connection went meanwhile.
+// channel returns the first channel of the pool with fewer than spillAt
+// publishes in flight, opening it on the current connection (waiting for
+// one until ctx is done) when it is not open; the least busy when every
+// channel has spillAt. It returns nil, nil when the connection went
+// while opening.
 func (p *publisher) channel(ctx context.Context) (*pubChannel, error) {
-	s := &p.slots[p.next.Add(1)%uint64(len(p.slots))]
-	s.mu.Lock()
-	pc, closed := s.pc, s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
+	var least *pubChannel
+	for i := range p.slots {
+		s := &p.slots[i]
+		pc := s.pc.Load()
+		switch {
+		case s.closed.Load():
+			return nil, ErrClosed
+		case pc == nil || !pc.usable():
+			return p.open(ctx, s)
+		case len(pc.slots) < spillAt:
+			return pc, nil
+		case least == nil || len(pc.slots) < len(least.slots):
+			least = pc
+		}
 	}
-	if pc != nil && pc.usable() {
-		return pc, nil
-	}
+	return least, nil
+}
+
+// open opens the channel of slot s on the current connection, unless
+// another publish did meanwhile.
+func (p *publisher) open(ctx context.Context, s *pubSlot) (*pubChannel, error) {
 	conn, err := p.sup.current(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closed:
+	switch pc := s.pc.Load(); {
+	case s.closed.Load():
 		return nil, ErrClosed
-	case s.pc != nil && s.pc.usable():
-		return s.pc, nil // opened by another publish meanwhile
+	case pc != nil && pc.usable():
+		return pc, nil
 	}
 	p.wg.Add(1)
-	pc, err = openPubChannel(conn, p.wg.Done)
+	pc, err := openPubChannel(conn, p.wg.Done)
 	if err != nil {
 		p.wg.Done()
 		if conn.IsClosed() {
@@ -119,7 +137,7 @@ func (p *publisher) channel(ctx context.Context) (*pubChannel, error) {
 		}
 		return nil, err
 	}
-	s.pc = pc
+	s.pc.Store(pc)
 	return pc, nil
 }
 
@@ -129,9 +147,9 @@ func (p *publisher) close() {
 	for i := range p.slots {
 		s := &p.slots[i]
 		s.mu.Lock()
-		s.closed = true
-		if s.pc != nil {
-			s.pc.close()
+		s.closed.Store(true)
+		if pc := s.pc.Load(); pc != nil {
+			pc.close()
 		}
 		s.mu.Unlock()
 	}

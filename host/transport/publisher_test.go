@@ -187,3 +187,49 @@ func TestPublishesInFlightWhenConnectionCloses(t *testing.T) {
 	}
 	t.Logf("%d publishes, %d of them returned; %d reconnects", total, returned, a.Status().Reconnects)
 }
+
+// TestPublishesGatherOnTheFirstChannel checks the pool's order: publishes
+// take the first channel until spillAt are in flight on it, then the next.
+func TestPublishesGatherOnTheFirstChannel(t *testing.T) {
+	u := brokerURL(t)
+	im := &amqpImpl{url: u, j: newJanitor(t, u)}
+	e := newEnv(t, im, Options{PublishChannels: 3, Logger: testLogger(t)})
+	a := e.tr.(*AMQP)
+	replies, rq := e.listenReplies(a)
+	reply := func(body string) {
+		t.Helper()
+		if err := a.Reply(e.ctx(), rq, []byte(body)); err != nil {
+			t.Fatalf("Reply %s: %v", body, err)
+		}
+		ack(t, e.next(replies, body))
+	}
+	open := func() (n int) {
+		for i := range a.pub.slots {
+			if a.pub.slots[i].pc.Load() != nil {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 10 {
+		reply(fmt.Sprint(i))
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("%d channels open after publishes one at a time, want 1", n)
+	}
+	first := a.pub.slots[0].pc.Load()
+	for range spillAt { // as if spillAt publishes were in flight on it
+		first.slots <- struct{}{}
+	}
+	reply("spilled")
+	if n := open(); n != 2 {
+		t.Fatalf("%d channels open after a publish beside %d in flight on the first, want 2", n, spillAt)
+	}
+	for range spillAt {
+		<-first.slots
+	}
+	reply("back")
+	if n := len(first.slots); n != 0 {
+		t.Fatalf("%d publishes in flight on the first channel after its publishes came back", n)
+	}
+}
