@@ -351,6 +351,16 @@ func TestClientVersionCap(t *testing.T) {
 					t.Fatalf("error %v, want a *VersionCapError for %q under %q", err, tc.version, tc.cap)
 				}
 			}
+			if tc.ok {
+				// Wait for the cast too, so that it is not counted against
+				// the next case.
+				for deadline := time.Now().Add(30 * time.Second); rec.calls.Load() < before+2; {
+					if time.Now().After(deadline) {
+						t.Fatalf("the server got %d of the call and the cast", rec.calls.Load()-before)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
 			if !tc.ok && rec.calls.Load() != before {
 				t.Fatal("a refused request reached the server")
 			}
