@@ -33,7 +33,8 @@ type ServerOptions struct {
 	// Slots, when set, bounds the requests running at once across every
 	// server that shares it (oslo's executor pool over all of a daemon's
 	// servers); each server still runs at most Executors. A worker takes a
-	// slot after it takes a request and before it acknowledges it.
+	// slot after it takes a request and before it acknowledges it, and
+	// gives it back when the dispatch is done, before its reply goes out.
 	Slots Limiter
 }
 
@@ -215,25 +216,27 @@ func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
 			}
 			return
 		}
+		release := func() {}
 		if s.opts.Slots != nil {
 			if err := s.opts.Slots.Acquire(takeCtx); err != nil {
 				// Stopping: the unacknowledged message goes back to its
 				// queue when the listener closes.
 				return
 			}
+			var once sync.Once
+			release = func() { once.Do(s.opts.Slots.Release) }
 		}
 		s.inFlight.Add(1)
-		s.handle(runCtx, d)
+		s.handle(runCtx, d, release)
 		s.inFlight.Add(-1)
-		if s.opts.Slots != nil {
-			s.opts.Slots.Release()
-		}
+		release()
 	}
 }
 
 // handle runs one delivery: decode, de-duplicate, acknowledge, dispatch,
-// reply.
-func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
+// reply. It calls release once the dispatch is done: the slot bounds the
+// work, not the wait for the broker to take the reply.
+func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func()) {
 	received := time.Now()
 	msg, err := oslo.DecodeRequest(d.Body)
 	if err != nil {
@@ -287,6 +290,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery) {
 	began := time.Now()
 	result, err := s.dispatcher.Dispatch(callCtx, req)
 	took := time.Since(began)
+	release()
 	stopHeartbeats()
 
 	if err != nil {
