@@ -158,6 +158,11 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	start := time.Now()
 	versions, err := m.load(ctx, mc, tenant)
 	if err == nil {
+		// As many instances ready as the old version uses, so that its
+		// traffic does not wait for instances once it moves.
+		err = warmLike(ctx, versions, current)
+	}
+	if err == nil {
 		err = m.dispatcher.SetEndpoints(m.endpoints(versions)...)
 		if err != nil {
 			closeAll(ctx, versions)
@@ -217,6 +222,21 @@ func sameFiles(mc *config.Module, versions []*wasm.Module) bool {
 		}
 	}
 	return true
+}
+
+// warmLike gives each new version as many instances as the old version
+// at the same place has; on error it closes the new versions.
+func warmLike(ctx context.Context, versions, old []*wasm.Module) error {
+	for i, v := range versions {
+		if i >= len(old) {
+			break
+		}
+		if err := v.Warm(ctx, old[i].Instances()); err != nil {
+			closeAll(ctx, versions)
+			return fmt.Errorf("module %s: instantiating the new version: %w", v.Name(), err)
+		}
+	}
+	return nil
 }
 
 func digests(versions []*wasm.Module) []string {
