@@ -96,6 +96,7 @@ type Listener struct {
 
 	recent   recentIDs
 	inFlight atomic.Int64
+	failed   atomic.Bool // the transport listener failed: nothing is taken any more
 }
 
 // NewListener returns a listener on targets that hands each notification
@@ -200,7 +201,7 @@ func (l *Listener) Start(ctx context.Context) error {
 func (l *Listener) Running() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.started && !l.closed
+	return l.started && !l.closed && !l.failed.Load()
 }
 
 // Queues returns the names of the queues consumed; nil before Start.
@@ -268,7 +269,8 @@ func (l *Listener) poll(takeCtx context.Context, tl transport.Listener, work cha
 		d, err := tl.Next(takeCtx)
 		if err != nil {
 			if takeCtx.Err() == nil && !errors.Is(err, transport.ErrClosed) {
-				l.log.Error("notification listener failed", "err", err)
+				l.failed.Store(true)
+				l.log.Error("notification listener failed; it takes no more notifications", "err", err)
 			}
 			return
 		}
@@ -308,7 +310,8 @@ func (l *Listener) fill(takeCtx context.Context, tl transport.Listener, batch []
 				return nil, true
 			}
 			if ctx.Err() == nil {
-				l.log.Error("notification listener failed", "err", err)
+				l.failed.Store(true)
+				l.log.Error("notification listener failed; it takes no more notifications", "err", err)
 				return nil, true
 			}
 			break // the batch timed out
