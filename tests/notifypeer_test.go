@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -71,14 +70,8 @@ func sameNotification(a, b notification) error {
 // pyListener is a running notify_peer.py listen: a Python oslo.messaging
 // notification listener that prints each notification it gets.
 type pyListener struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *output
-	stderr *output
-	exited chan struct{} // closed when the process has ended; err is its exit
-	err    error
+	*pyProcess
+	name string
 
 	stopOnce sync.Once
 	got      []notification
@@ -99,7 +92,7 @@ type pyListenerOptions struct {
 // (or at stop), which fails the test unless it exits cleanly.
 func startPyListener(t *testing.T, exchange, topic string, opts pyListenerOptions) *pyListener {
 	t.Helper()
-	args := []string{filepath.Join(repoRoot, "tests/python/notify_peer.py"), "listen", rabbitURL(""), exchange, topic}
+	args := []string{"listen", rabbitURL(""), exchange, topic}
 	if opts.Pool != "" {
 		args = append(args, "--pool", opts.Pool)
 	}
@@ -116,50 +109,9 @@ func startPyListener(t *testing.T, exchange, topic string, opts pyListenerOption
 	if opts.Pool != "" {
 		name += " pool " + opts.Pool
 	}
-	cmd := exec.Command(python, args...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("notify_peer.py: %v", err)
-	}
-	l := &pyListener{t: t, name: name, cmd: cmd, stdin: stdin, stdout: newOutput(), stderr: newOutput(), exited: make(chan struct{})}
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go func() {
-		defer readers.Done()
-		l.stdout.read(stdout)
-	}()
-	go func() {
-		defer readers.Done()
-		l.stderr.read(stderr)
-	}()
-	go func() {
-		readers.Wait() // Wait closes the pipes: read them all first
-		l.err = cmd.Wait()
-		close(l.exited)
-	}()
-	t.Cleanup(func() {
-		l.stop()
-		if t.Failed() {
-			t.Logf("notify_peer.py listen %s stderr (last lines):\n%s", name, l.stderr.tail(20))
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	line, _, err := l.stdout.waitFor(ctx, 0, func(s string) bool { return s == "ready" || strings.HasPrefix(s, "ERROR ") })
-	if err != nil || line != "ready" {
-		t.Fatalf("notify_peer.py listen %s did not get ready: %v %s\n%s", name, err, line, l.stderr.tail(20))
-	}
+	l := &pyListener{pyProcess: startPython(t, "notify_peer.py listen "+name, "notify_peer.py", args...), name: name}
+	t.Cleanup(func() { l.stop() })
+	l.waitReady(func(s string) bool { return s == "ready" || strings.HasPrefix(s, "ERROR ") })
 	return l
 }
 
@@ -203,17 +155,7 @@ func (l *pyListener) wait(what string, match func(notification) bool) notificati
 func (l *pyListener) stop() []notification {
 	l.stopOnce.Do(func() {
 		t := l.t
-		_ = l.stdin.Close()
-		select {
-		case <-l.exited:
-		case <-time.After(time.Minute):
-			_ = l.cmd.Process.Kill()
-			<-l.exited
-			t.Errorf("notify_peer.py listen %s did not stop within a minute", l.name)
-		}
-		if l.err != nil {
-			t.Errorf("notify_peer.py listen %s: %v\n%s\n%s", l.name, l.err, l.stdout.tail(5), l.stderr.tail(20))
-		}
+		l.end()
 		stopped := -1
 		for _, s := range l.stdout.snapshot() {
 			if n, ok := l.parse(s); ok {
