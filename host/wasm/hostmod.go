@@ -106,6 +106,16 @@ func (m *Module) request(mod api.Module, stack []uint64) ([]byte, bool) {
 }
 
 func (m *Module) hostCall(ctx context.Context, mod api.Module, stack []uint64) {
+	m.hostRPC(ctx, mod, stack, false)
+}
+
+func (m *Module) hostCast(ctx context.Context, mod api.Module, stack []uint64) {
+	m.hostRPC(ctx, mod, stack, true)
+}
+
+// hostRPC serves wasmrpc.call and, when cast, wasmrpc.cast: both take a
+// CallRequest; a cast holds a null value or the refusal.
+func (m *Module) hostRPC(ctx context.Context, mod api.Module, stack []uint64, cast bool) {
 	in := m.caller(mod)
 	b, ok := m.request(mod, stack)
 	if !ok {
@@ -113,43 +123,25 @@ func (m *Module) hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	req, err := decodeCallRequest(b)
 	if err != nil {
-		m.log.Warn("guest call request refused", "instance", in.name, "err", err)
+		m.log.Warn("guest call request refused", "instance", in.name, "cast", cast, "err", err)
 		errno(stack, abi.ErrnoBadRequest)
 		return
 	}
 	req.Context = in.contextOr(req.Context)
 	var value []byte
-	if m.host == nil {
+	switch {
+	case m.host == nil:
 		err = errHostCallsDisabled
-	} else {
+	case cast:
+		ctx, cancel := in.hostContext(ctx, req.TimeoutMillis)
+		err = m.host.Cast(ctx, in.caller(), req)
+		cancel()
+	default:
 		ctx, cancel := in.hostContext(ctx, req.TimeoutMillis)
 		value, err = m.host.Call(ctx, in.caller(), req)
 		cancel()
 	}
 	in.hold(stack, value, err)
-}
-
-func (m *Module) hostCast(ctx context.Context, mod api.Module, stack []uint64) {
-	in := m.caller(mod)
-	b, ok := m.request(mod, stack)
-	if !ok {
-		return
-	}
-	req, err := decodeCallRequest(b)
-	if err != nil {
-		m.log.Warn("guest cast request refused", "instance", in.name, "err", err)
-		errno(stack, abi.ErrnoBadRequest)
-		return
-	}
-	req.Context = in.contextOr(req.Context)
-	if m.host == nil {
-		err = errHostCallsDisabled
-	} else {
-		ctx, cancel := in.hostContext(ctx, req.TimeoutMillis)
-		err = m.host.Cast(ctx, in.caller(), req)
-		cancel()
-	}
-	in.hold(stack, nil, err)
 }
 
 func (m *Module) hostNotify(ctx context.Context, mod api.Module, stack []uint64) {
