@@ -172,7 +172,8 @@ func TestHotSwapUnderLoad(t *testing.T) {
 		if s.served == "" {
 			refused++
 			st := e.daemon.waitModule(t, "testkit", "refusal", func(st moduleStatus) bool { return st.LastError != "" })
-			if st.Swaps != swaps || st.State != "serving" || !strings.Contains(st.LastError, "module testkit") {
+			if st.Swaps != swaps || st.State != "serving" || !strings.Contains(st.LastError, "module testkit") ||
+				!strings.Contains(st.LastError, "not a valid wasmrpcd module") {
 				t.Errorf("%s: status after the refusal %+v", s.name, st)
 			}
 			t.Logf("%s: refused after %v: %s", s.name, time.Since(start).Round(time.Millisecond), st.LastError)
@@ -420,5 +421,37 @@ func TestReconfigureOnSIGHUP(t *testing.T) {
 	call(t, added, "1.5", `ok "v"`)
 	if st := d.moduleStatus(t, "added"); !strings.Contains(st.LastError, "module initialization failed") || st.Swaps != 0 {
 		t.Errorf("added after a hostile file: %+v", st)
+	}
+}
+
+// TestCompilesOutOfProcess: a daemon with a cache_dir compiles each
+// module its cache does not hold in a process of its own (`wasmrpcd
+// compile`), at start and at a swap, and then loads it from the cache;
+// a module the cache holds is not compiled again.
+func TestCompilesOutOfProcess(t *testing.T) {
+	n := newNames(t)
+	topic := n.topic("compile")
+	file := filepath.Join(t.TempDir(), "testkit.wasm")
+	placeFile(t, readModule(t, modules.testkit), file)
+	d := startDaemon(t, daemonConfig{
+		Exchange: n.exchange(), Server: "s1",
+		Modules: []moduleConfig{{Name: "testkit", Topic: topic, Files: []string{file}}},
+		Extra:   map[string]any{"cache_dir": t.TempDir()},
+	})
+	compiled := func() int {
+		return len(d.records(func(r logRecord) bool {
+			return r.Msg == "module compiled out of process" && r.attr("module") == "testkit"
+		}))
+	}
+	if got := compiled(); got != 1 {
+		t.Fatalf("%d out-of-process compiles logged at start, want 1", got)
+	}
+	for i, data := range [][]byte{readModule(t, modules.testkit16), readModule(t, modules.testkit)} {
+		placeFile(t, data, file)
+		d.waitModule(t, "testkit", "swap", func(st moduleStatus) bool { return st.Swaps == i+1 })
+	}
+	// 1.6 is new to the cache; 1.5 is back from it.
+	if got := compiled(); got != 2 {
+		t.Errorf("%d out-of-process compiles logged after two swaps, want 2", got)
 	}
 }

@@ -31,6 +31,7 @@ var commands = []command{
 	{"run", "serve the modules of a config file until SIGTERM", runRun},
 	{"check", "validate a config file and load its modules, without a broker", runCheck},
 	{"inspect", "print a module's manifest as JSON", runInspect},
+	{"compile", "compile a module into a compilation cache (cache_dir)", runCompile},
 	{"call", "call an RPC method of any oslo.messaging server and print its result", runCall},
 	{"cast", "send an RPC request without waiting for a result", runCast},
 	{"notify", "send an oslo.messaging notification", runNotify},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/host/config"
 	"github.com/wasmrpcd/wasmrpcd/host/daemon"
+	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
 // runRun is `wasmrpcd run --config FILE`: serve until SIGTERM or SIGINT.
@@ -29,6 +30,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := daemon.NewLogger(cfg.Log, os.Stderr)
 	d := daemon.New(cfg, log)
+	if cfg.CacheDir != "" {
+		d.SetCompiler(wasm.CompilerProcess(self(), "compile", "--cache-dir", cfg.CacheDir, "-"))
+	}
 
 	// SIGHUP re-reads the config and applies it; a config that does not
 	// load is refused and the daemon goes on as it was.
@@ -81,4 +85,18 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
 	return nil
+}
+
+// self is the path that runs this program again: /proc/self/exe on
+// Linux, which still names this binary after a package upgrade replaced
+// the file (a new version's compiled code would not fit this one's
+// cache); elsewhere the path it was started from.
+func self() string {
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		return "/proc/self/exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		return exe
+	}
+	return os.Args[0]
 }

@@ -32,6 +32,7 @@ type Daemon struct {
 	metrics   *metrics
 	executors *rpc.Slots // executor_threads, over every module
 	hostCalls *hostCalls // the guests' calls to the outside
+	compiler  wasm.Compiler
 
 	mu        sync.Mutex // guards the fields below
 	cfg       *config.Config
@@ -62,6 +63,11 @@ func New(cfg *config.Config, log *slog.Logger) *Daemon {
 	d.hostCalls = &hostCalls{d: d}
 	return d
 }
+
+// SetCompiler makes the daemon compile each module its cache_dir does not
+// hold yet with c, out of its process (see [wasm.Compiler]); without a
+// cache_dir, modules compile in the daemon's process. Call it before Run.
+func (d *Daemon) SetCompiler(c wasm.Compiler) { d.compiler = c }
 
 // Run loads every module, connects to the broker, starts serving, the file
 // watcher and the admin HTTP server, and blocks until ctx ends; then it
@@ -99,7 +105,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("cache_dir: %w", err)
 		}
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log, Host: d.hostCalls})
+	wcfg := wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log, Host: d.hostCalls}
+	if cfg.CacheDir != "" {
+		wcfg.Compiler = d.compiler
+	}
+	rt, err := wasm.NewRuntime(ctx, wcfg)
 	if err != nil {
 		return fmt.Errorf("wasm runtime: %w", err)
 	}

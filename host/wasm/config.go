@@ -21,6 +21,10 @@ type Config struct {
 	// Host serves the guest imports wasmrpc.call, cast and notify; nil
 	// answers each with an error Result "host calls are not enabled".
 	Host HostCalls
+	// Compiler, when set, compiles each module the cache in CacheDir does
+	// not hold yet before Load compiles it, so that Load finds it
+	// compiled (see [Compiler]); it needs a CacheDir.
+	Compiler Compiler
 }
 
 // Limits bound one module's instances: what a tenant's configuration

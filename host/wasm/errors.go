@@ -58,6 +58,9 @@ var (
 	// ErrInitialize: the module's _initialize trapped, exited or ran past
 	// the call timeout.
 	ErrInitialize = errors.New("module initialization failed")
+	// ErrCompiler: the Config's Compiler failed other than by finding
+	// the module invalid (its process was killed, or could not start).
+	ErrCompiler = errors.New("the compiler failed")
 )
 
 // CallError is the error of [Module.Call]: which call failed, and why.

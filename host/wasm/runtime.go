@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -40,6 +41,9 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		log = slog.Default()
 	}
 	var cache wazero.CompilationCache
+	if cfg.Compiler != nil && cfg.CacheDir == "" {
+		return nil, errors.New("wasm: a Compiler needs a CacheDir")
+	}
 	if cfg.CacheDir == "" {
 		cache = wazero.NewCompilationCache()
 	} else {
@@ -75,12 +79,13 @@ func runtimeConfig(cache wazero.CompilationCache) wazero.RuntimeConfig {
 // so that the module is ready to serve when Load returns. name names the
 // module in logs, errors and to HostCalls.
 //
-// Load runs the module's own code (_initialize, wasmrpc.abi_version,
+// With a Config.Compiler, a module new to the cache is compiled by it
+// first. Load runs the module's own code (_initialize, wasmrpc.abi_version,
 // wasmrpc.manifest) under lim, each bounded by the call timeout. Every
 // error is a [*LoadError] wrapping one of ErrInvalidModule,
 // ErrABIVersion, ErrCommandModule, ErrMemoryLimit, ErrInitialize,
-// ErrManifest, ErrMissingExport, ErrSignature or ErrClosed, or the error
-// of ctx.
+// ErrManifest, ErrMissingExport, ErrSignature, ErrCompiler or ErrClosed,
+// or the error of ctx.
 func (r *Runtime) Load(ctx context.Context, name string, wasm []byte, lim Limits) (*Module, error) {
 	m, err := r.load(ctx, name, wasm, lim)
 	if err != nil {
@@ -104,6 +109,13 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		return nil, ErrClosed
 	}
 
+	if r.cfg.Compiler != nil && !isCompiled(r.cfg.CacheDir, wasm) {
+		began := time.Now()
+		if err := r.cfg.Compiler(ctx, wasm); err != nil {
+			return nil, err
+		}
+		r.log.Info("module compiled out of process", "module", name, "took", time.Since(began))
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, r.rtConfig)
 	defer func() {
 		if err != nil {
@@ -116,6 +128,11 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
+	}
+	if r.cfg.CacheDir != "" {
+		if err := markCompiled(r.cfg.CacheDir, wasm); err != nil {
+			r.log.Warn("cannot record a compiled module in the cache", "module", name, "err", err)
+		}
 	}
 	if err := checkCompiled(compiled, lim); err != nil {
 		return nil, err
