@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -31,7 +32,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log := daemon.NewLogger(cfg.Log, os.Stderr)
 	d := daemon.New(cfg, log)
 	if cfg.CacheDir != "" {
-		d.SetCompiler(wasm.CompilerProcess(self(), "compile", "--cache-dir", cfg.CacheDir, "-"))
+		d.SetCompiler(wasm.CompilerProcess(compilerArgv(cfg.CacheDir)...))
 	}
 
 	// SIGHUP re-reads the config and applies it; a config that does not
@@ -87,16 +88,37 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// self is the path that runs this program again: /proc/self/exe on
-// Linux, which still names this binary after a package upgrade replaced
-// the file (a new version's compiled code would not fit this one's
-// cache); elsewhere the path it was started from.
+// compilerNice is how much nicer than the daemon its compiler process
+// runs: a compile takes the CPU that the calls leave (docs/RATIONALE.md,
+// host/wasm).
+const compilerNice = "10"
+
+// compilerArgv is the command line of the daemon's compiler process:
+// this binary's `compile` into cacheDir, through nice(1) when it is
+// installed.
+func compilerArgv(cacheDir string) []string {
+	argv := []string{self(), "compile", "--cache-dir", cacheDir, "-"}
+	if nice, err := exec.LookPath("nice"); err == nil {
+		argv = append([]string{nice, "-n", compilerNice}, argv...)
+	}
+	return argv
+}
+
+// self is the path that runs this program again: /proc/PID/exe on Linux,
+// which still names this binary after a package upgrade replaced the
+// file (a new version's compiled code would not fit this one's cache);
+// elsewhere the path it was started from.
 func self() string {
-	if _, err := os.Stat("/proc/self/exe"); err == nil {
-		return "/proc/self/exe"
+	if proc := fmt.Sprintf("/proc/%d/exe", os.Getpid()); fileExists(proc) {
+		return proc
 	}
 	if exe, err := os.Executable(); err == nil {
 		return exe
 	}
 	return os.Args[0]
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -254,20 +254,22 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 		}
 		return
 	}
-	log := s.log.With("method", msg.Method, "msg_id", msg.MsgID)
+	// The request's logger is made only when it logs: slog's With formats
+	// its attributes at once, a cost every request would pay.
+	log := func() *slog.Logger { return s.log.With("method", msg.Method, "msg_id", msg.MsgID) }
 	// As oslo's listener, remember the message before acknowledging it:
 	// a copy delivered again (its acknowledgement lost) is dropped.
 	if !s.recent.addIfNew(msg.UniqueID) {
-		log.Warn("rpc: ignoring duplicate message", "unique_id", msg.UniqueID)
+		log().Warn("rpc: ignoring duplicate message", "unique_id", msg.UniqueID)
 		if err := d.Ack(); err != nil {
-			log.Warn("rpc: acknowledging a duplicate failed", "err", err)
+			log().Warn("rpc: acknowledging a duplicate failed", "err", err)
 		}
 		return
 	}
 	if err := d.Ack(); err != nil {
 		// Not acknowledged: the broker delivers it again; running it now
 		// could run it twice.
-		log.Warn("rpc: cannot acknowledge request, skipping it", "err", err)
+		log().Warn("rpc: cannot acknowledge request, skipping it", "err", err)
 		return
 	}
 
@@ -303,14 +305,14 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 			// MessagingTimeout already and would drop a reply, as a
 			// Python server's late reply is dropped. Sending one anyway
 			// would race with its timer.
-			log.Warn("rpc: the caller's deadline passed; the call was stopped and gets no reply",
+			log().Warn("rpc: the caller's deadline passed; the call was stopped and gets no reply",
 				"class", failure.Class, "message", failure.Message)
 			return
 		}
 		if expected {
-			log.Debug("rpc: expected exception", "class", failure.Class, "message", failure.Message)
+			log().Debug("rpc: expected exception", "class", failure.Class, "message", failure.Message)
 		} else {
-			log.Error("rpc: exception during message handling", "class", failure.Class, "message", failure.Message)
+			log().Error("rpc: exception during message handling", "class", failure.Class, "message", failure.Message)
 		}
 		if msg.IsCall() {
 			s.reply(ctx, &msg, oslo.FailureReply(msg.MsgID, oslo.NewID(), failure))
@@ -328,7 +330,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 // heartbeat sends call-monitor heartbeats while a call with a call monitor
 // timeout runs, every half of that timeout as oslo's dispatcher watchdog
 // does, and returns the function that stops them and waits.
-func (s *Server) heartbeat(ctx context.Context, msg *oslo.Request, log *slog.Logger) (stop func()) {
+func (s *Server) heartbeat(ctx context.Context, msg *oslo.Request, log func() *slog.Logger) (stop func()) {
 	interval := msg.HeartbeatInterval()
 	if !msg.IsCall() || interval <= 0 {
 		return func() {}
@@ -355,7 +357,7 @@ func (s *Server) heartbeat(ctx context.Context, msg *oslo.Request, log *slog.Log
 				err = s.transport.Reply(ctx, msg.ReplyQ, buf)
 			}
 			if err != nil {
-				log.Debug("rpc: call-monitor heartbeat failed", "err", err)
+				log().Debug("rpc: call-monitor heartbeat failed", "err", err)
 				return
 			}
 		}

@@ -6,7 +6,10 @@
 //     succeeds after a swap to testkit 1.6, or gets UnsupportedVersion
 //     after a swap back to 1.5), with an uncached compile (a file no
 //     cache_dir has seen) and a cached one (a new daemon process whose
-//     cache_dir holds the file's compiled form);
+//     cache_dir holds the file's compiled form). The prober waits
+//     -probe-interval (2 ms) between its calls, so that its own load
+//     leaves the machine to the swap; the swap times under the load of
+//     the latency phases are printed too;
 //   - echo latency under steady load, without swaps and while swapping
 //     without pause, as p50 and p99.
 //
@@ -46,6 +49,7 @@ func main() {
 	swaps := flag.Int("swaps", 6, "swaps timed per pass")
 	callers := flag.Int("callers", 4, "callers of the steady load, each with one call in flight")
 	loadFor := flag.Duration("load", 15*time.Second, "duration of each latency phase")
+	probeEvery := flag.Duration("probe-interval", 2*time.Millisecond, "pause between the calls that wait for a new version (0: none)")
 	flag.Parse()
 	if *swaps < 2 {
 		fmt.Fprintln(os.Stderr, "bench swap: -swaps must be at least 2")
@@ -55,7 +59,7 @@ func main() {
 	if url == "" {
 		url = "amqp://guest:guest@127.0.0.1:5672/"
 	}
-	b := &bench{bin: *bin, url: "rabbit" + strings.TrimPrefix(strings.TrimPrefix(url, "amqps"), "amqp"), amqpURL: url}
+	b := &bench{probeEvery: *probeEvery, bin: *bin, url: "rabbit" + strings.TrimPrefix(strings.TrimPrefix(url, "amqps"), "amqp"), amqpURL: url}
 	err := b.run(*v15, *v16, *swaps, *callers, *loadFor)
 	if cerr := b.cleanup(); err == nil {
 		err = cerr
@@ -69,6 +73,7 @@ func main() {
 // bench is one run: its broker names, files and client.
 type bench struct {
 	bin, url, amqpURL string
+	probeEvery        time.Duration // between the calls of waitVersion
 	dir               string // temporary files
 	exchange, topic   string
 	tr                transport.Transport
@@ -162,6 +167,7 @@ func (b *bench) run(v15Path, v16Path string, swaps, callers int, loadFor time.Du
 	}
 	report("cached swaps, whole phase", latencies(during))
 	report("cached swaps, calls during a swap", b.inSwap(during))
+	cachedUnderLoad := b.swapTimes()
 	b.windows = nil
 	n := 0
 	swapUncached := func() ([]byte, error) {
@@ -177,6 +183,9 @@ func (b *bench) run(v15Path, v16Path string, swaps, callers int, loadFor time.Du
 	}
 	report("uncached swaps, whole phase", latencies(duringU))
 	report("uncached swaps, calls during a swap", b.inSwap(duringU))
+	uncachedUnderLoad := b.swapTimes()
+	fmt.Printf("swap under the load of %d callers (rename to the admin API reporting it): uncached median %s (%d swaps), cached median %s (%d swaps)\n",
+		callers, ms(median(uncachedUnderLoad)), len(uncachedUnderLoad), ms(median(cachedUnderLoad)), len(cachedUnderLoad))
 	return nil
 }
 
@@ -219,6 +228,7 @@ func (b *bench) waitVersion(want16 bool, limit time.Duration) error {
 		case err != nil:
 			return fmt.Errorf("probe: %w", err)
 		}
+		time.Sleep(b.probeEvery)
 	}
 	return fmt.Errorf("the new version was not served within %v", limit)
 }
@@ -247,6 +257,18 @@ func (b *bench) swapAndWait(d *daemon, modFile string, next func() ([]byte, erro
 	b.mu.Unlock()
 	time.Sleep(time.Second)
 	return nil
+}
+
+// swapTimes returns, for each swap of the windows, the time from its
+// rename to the admin API reporting it done.
+func (b *bench) swapTimes() []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []time.Duration
+	for _, w := range b.windows {
+		out = append(out, w.to.Add(-afterSwap).Sub(w.from))
+	}
+	return out
 }
 
 // afterSwap is how long after a swap calls still count as during it: the
