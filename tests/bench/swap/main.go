@@ -74,7 +74,7 @@ func main() {
 type bench struct {
 	bin, url, amqpURL string
 	probeEvery        time.Duration // between the calls of waitVersion
-	dir               string // temporary files
+	dir               string        // temporary files
 	exchange, topic   string
 	tr                transport.Transport
 	client            *rpc.Client
