@@ -71,14 +71,18 @@ func (d *Daemon) newModule(ctx context.Context, mc *config.Module, tenant *confi
 
 // load reads, verifies and loads every version of a module's config.
 func (m *module) load(ctx context.Context, mc *config.Module, tenant *config.Tenant) ([]*wasm.Module, error) {
+	files, err := readFiles(mc)
+	if err != nil {
+		return nil, err
+	}
+	return m.loadFiles(ctx, mc, tenant, files)
+}
+
+// loadFiles loads files, the versions of mc as readFiles read them.
+func (m *module) loadFiles(ctx context.Context, mc *config.Module, tenant *config.Tenant, files []moduleFile) ([]*wasm.Module, error) {
 	var versions []*wasm.Module
-	for _, file := range mc.Versions {
-		data, err := readVerified(mc.Name, file)
-		if err != nil {
-			closeAll(ctx, versions)
-			return nil, err
-		}
-		loaded, err := m.d.runtime.Load(ctx, mc.Name, data, limitsOf(tenant))
+	for i, file := range mc.Versions {
+		loaded, err := m.d.runtime.Load(ctx, mc.Name, files[i].data, limitsOf(tenant))
 		if err != nil {
 			closeAll(ctx, versions)
 			return nil, fmt.Errorf("module %s (%s): %w", mc.Name, file.Path, err)
@@ -92,16 +96,30 @@ func (m *module) load(ctx context.Context, mc *config.Module, tenant *config.Ten
 	return versions, nil
 }
 
-// readVerified reads one file of a module and checks its sha256 pin.
-func readVerified(name string, file config.ModuleFile) ([]byte, error) {
-	data, err := os.ReadFile(file.Path)
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", name, err)
+// moduleFile is the content of one version's file and its SHA-256.
+type moduleFile struct {
+	data   []byte
+	digest string // lowercase hex
+}
+
+// readFiles reads the file of each version of mc and checks its sha256
+// pin: the very bytes the daemon loads, so that a file replaced after
+// the config's CheckFiles is still caught.
+func readFiles(mc *config.Module) ([]moduleFile, error) {
+	files := make([]moduleFile, 0, len(mc.Versions))
+	for _, file := range mc.Versions {
+		data, err := os.ReadFile(file.Path)
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", mc.Name, err)
+		}
+		sum := sha256.Sum256(data)
+		f := moduleFile{data: data, digest: hex.EncodeToString(sum[:])}
+		if err := file.VerifyDigest(f.digest); err != nil {
+			return nil, fmt.Errorf("module %s: %w", mc.Name, err)
+		}
+		files = append(files, f)
 	}
-	if err := file.Verify(data); err != nil {
-		return nil, fmt.Errorf("module %s: %w", name, err)
-	}
-	return data, nil
+	return files, nil
 }
 
 // endpoints returns the RPC endpoints of loaded versions, in order.
@@ -148,15 +166,19 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	current := m.versions
 	m.mu.Unlock()
 
-	if !force && sameFiles(mc, current) {
+	start := time.Now()
+	files, err := readFiles(mc)
+	if err == nil && !force && sameFiles(files, current) {
 		// What is on disk is what serves: an earlier refusal is over.
 		m.mu.Lock()
 		m.lastError = ""
 		m.mu.Unlock()
 		return errUnchanged
 	}
-	start := time.Now()
-	versions, err := m.load(ctx, mc, tenant)
+	var versions []*wasm.Module
+	if err == nil {
+		versions, err = m.loadFiles(ctx, mc, tenant, files)
+	}
 	if err == nil {
 		// As many instances ready as the old version uses, so that its
 		// traffic does not wait for instances once it moves.
@@ -206,18 +228,13 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	return nil
 }
 
-// sameFiles reports whether the files of mc hold what versions serve.
-func sameFiles(mc *config.Module, versions []*wasm.Module) bool {
-	if len(mc.Versions) != len(versions) {
+// sameFiles reports whether files hold what versions serve.
+func sameFiles(files []moduleFile, versions []*wasm.Module) bool {
+	if len(files) != len(versions) {
 		return false
 	}
-	for i, file := range mc.Versions {
-		data, err := os.ReadFile(file.Path)
-		if err != nil {
-			return false
-		}
-		sum := sha256.Sum256(data)
-		if hex.EncodeToString(sum[:]) != versions[i].Digest() {
+	for i, f := range files {
+		if f.digest != versions[i].Digest() {
 			return false
 		}
 	}

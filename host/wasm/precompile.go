@@ -52,7 +52,8 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 		return fmt.Errorf("%w: %v", ErrInvalidModule, err)
 	}
 	_ = compiled.Close(context.Background())
-	return markCompiled(dir, wasm)
+	sum := sha256.Sum256(wasm)
+	return markCompiled(dir, hex.EncodeToString(sum[:]))
 }
 
 // CompilerProcess returns a Compiler that runs argv (a program and its
@@ -95,21 +96,23 @@ func CompilerProcess(argv ...string) Compiler {
 // bytes, in a directory named by wazero's version and the platform (as
 // wazero names its own), written once the compiled form is in the cache.
 
-// compiledMarker returns the path of wasm's marker in the cache dir.
-func compiledMarker(dir string, wasm []byte) string {
-	sum := sha256.Sum256(wasm)
-	return filepath.Join(dir, "wasmrpcd-"+wazeroVersion()+"-"+runtime.GOARCH+"-"+runtime.GOOS, hex.EncodeToString(sum[:]))
+// compiledMarker returns the path of the marker of the module whose
+// SHA-256 is digest (lowercase hex) in the cache dir.
+func compiledMarker(dir, digest string) string {
+	return filepath.Join(dir, "wasmrpcd-"+wazeroVersion()+"-"+runtime.GOARCH+"-"+runtime.GOOS, digest)
 }
 
-// isCompiled reports whether the cache in dir holds wasm's compiled form.
-func isCompiled(dir string, wasm []byte) bool {
-	_, err := os.Stat(compiledMarker(dir, wasm))
+// isCompiled reports whether the cache in dir holds the compiled form of
+// the module whose SHA-256 is digest.
+func isCompiled(dir, digest string) bool {
+	_, err := os.Stat(compiledMarker(dir, digest))
 	return err == nil
 }
 
-// markCompiled records that the cache in dir holds wasm's compiled form.
-func markCompiled(dir string, wasm []byte) error {
-	path := compiledMarker(dir, wasm)
+// markCompiled records that the cache in dir holds the compiled form of
+// the module whose SHA-256 is digest.
+func markCompiled(dir, digest string) error {
+	path := compiledMarker(dir, digest)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("wasm: compilation cache: %w", err)
 	}

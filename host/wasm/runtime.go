@@ -109,7 +109,9 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		return nil, ErrClosed
 	}
 
-	if r.cfg.Compiler != nil && !isCompiled(r.cfg.CacheDir, wasm) {
+	sum := sha256.Sum256(wasm)
+	digest := hex.EncodeToString(sum[:])
+	if r.cfg.Compiler != nil && !isCompiled(r.cfg.CacheDir, digest) {
 		began := time.Now()
 		if err := r.cfg.Compiler(ctx, wasm); err != nil {
 			return nil, err
@@ -130,7 +132,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
 	}
 	if r.cfg.CacheDir != "" {
-		if err := markCompiled(r.cfg.CacheDir, wasm); err != nil {
+		if err := markCompiled(r.cfg.CacheDir, digest); err != nil {
 			r.log.Warn("cannot record a compiled module in the cache", "module", name, "err", err)
 		}
 	}
@@ -138,10 +140,9 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		return nil, err
 	}
 
-	sum := sha256.Sum256(wasm)
 	m := &Module{
 		name:     name,
-		digest:   hex.EncodeToString(sum[:]),
+		digest:   digest,
 		size:     len(wasm),
 		lim:      lim,
 		log:      r.log.With("module", name),
