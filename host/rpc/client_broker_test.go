@@ -15,6 +15,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
+	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
 )
 
@@ -430,6 +432,118 @@ func TestClientRetryBroker(t *testing.T) {
 			}
 			if tc.want != ErrDeliveryFailure && errors.Is(err, ErrDeliveryFailure) {
 				t.Fatalf("error %v: retrying forever gave up", err)
+			}
+		})
+	}
+}
+
+// TestClientRetryLostUnderPublish: a send whose connection is lost before
+// the broker confirmed it is a failed attempt. With a limited retry (oslo's
+// retry=N) the send gives up after N more attempts with
+// ErrDeliveryFailure, instead of waiting for the connection as long as
+// its context allows; with RetryForever it is sent again once the broker
+// can be reached.
+func TestClientRetryLostUnderPublish(t *testing.T) {
+	u := brokerURL(t)
+	id := transport.NewReplyQueueName()[len("reply_"):][:12]
+	exchange, topic := "wasmrpcd_lost_test_"+id, "lost_"+id
+	cleanupTopology(t, u, func() (queues, exchanges []string) {
+		return []string{topic}, []string{exchange}
+	})
+	// A server's topic queue, read by the test.
+	admin, err := adminDial(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ch, err := admin.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(topic, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(topic, topic, exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	broker := u.Brokers()[0]
+
+	for _, tc := range []struct {
+		name  string
+		retry int
+		want  error // nil: the send succeeds once the link is back
+	}{
+		{"retry once", 1, ErrDeliveryFailure},
+		{"retry forever", RetryForever, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ch.QueuePurge(topic, false); err != nil {
+				t.Fatal(err)
+			}
+			l := newLink(t, broker.Addr())
+			lu, err := transport.ParseURL(fmt.Sprintf("rabbit://%s:%s@%s/", broker.User(), broker.Pass(), l.addr()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct, err := transport.DialAMQP(context.Background(), lu, transport.Options{ControlExchange: exchange})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ct.Close()
+			c := NewClient(ct, Target{Topic: topic})
+			defer c.Close()
+			if err := c.Cast(context.Background(), "echo", map[string]any{"n": 0}); err != nil {
+				t.Fatalf("cast while connected: %v", err)
+			}
+
+			// The broker gets the message but its confirm never comes
+			// back; then the connection is lost.
+			l.hold()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- c.Prepare(WithRetry(tc.retry)).Cast(ctx, "echo", map[string]any{"n": 1}) }()
+			time.Sleep(300 * time.Millisecond) // the publish is on the wire
+			l.cut()
+			if tc.want == nil {
+				time.Sleep(500 * time.Millisecond)
+				l.restore()
+			}
+			err = <-done
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("cast: %v, want it sent once the link is back", err)
+			case tc.want != nil && (!errors.Is(err, tc.want) || ctx.Err() != nil):
+				t.Fatalf("cast: %v, want %v before the context ends", err, tc.want)
+			}
+			if tc.want != nil {
+				return
+			}
+			// Sent before the cut and again after it: at least once.
+			counts := map[float64]int{}
+			for {
+				d, ok, err := ch.Get(topic, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+				msg, err := oslo.DecodeRequest(d.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var args map[string]float64
+				if err := cborcodec.Unmarshal(msg.Args, &args); err != nil {
+					t.Fatal(err)
+				}
+				counts[args["n"]]++
+			}
+			if counts[0] != 1 || counts[1] < 1 {
+				t.Errorf("the queue got casts n=0 %d times and n=1 %d times, want 1 and at least 1", counts[0], counts[1])
 			}
 		})
 	}

@@ -115,7 +115,8 @@ func WithVersionCap(cap string) Option {
 }
 
 // WithRetry is oslo's retry: how often sending is retried while the
-// broker is unreachable or refuses the message. [RetryForever] (any
+// broker is unreachable, when the connection is lost before the broker
+// confirmed the message, or when it refuses the message. [RetryForever] (any
 // negative n, the default) waits as long as the context allows; 0 tries
 // once; n retries n times, pausing as kombu does (1 s, then 2 s more each
 // time, at most 30 s), then fails with [ErrDeliveryFailure].

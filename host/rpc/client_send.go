@@ -15,9 +15,6 @@ type connectionStatus interface {
 	Status() transport.Status
 }
 
-// errDisconnected is a send attempt skipped for want of a connection.
-var errDisconnected = errors.New("not connected to the broker")
-
 // send publishes body to the client's target, retrying as oslo's retry
 // says (kombu's ensure):
 //
@@ -25,9 +22,10 @@ var errDisconnected = errors.New("not connected to the broker")
 //     republishes; with [RetryForever] a send waits as long as ctx
 //     allows.
 //   - With a limited retry, an attempt while the transport reports its
-//     publishing connection down fails at once, and so does a message
-//     the broker refused (basic.nack); after retry such failures, with
-//     kombu's pauses between them, the send fails with
+//     publishing connection down fails at once, and so do an attempt
+//     whose connection is lost before the broker confirmed it and a
+//     message the broker refused (basic.nack); after retry such failures,
+//     with kombu's pauses between them, the send fails with
 //     [ErrDeliveryFailure].
 //
 // Other errors (a declaration the broker refuses, a closed transport)
@@ -39,13 +37,14 @@ func (c *Client) send(ctx context.Context, body []byte, opts transport.SendOptio
 	for attempt := 0; ; attempt++ {
 		var err error
 		if retry != RetryForever && status != nil && !status.Status().SendConnected {
-			err = errDisconnected
+			err = transport.ErrDisconnected
 		} else {
+			opts.FailFast = retry != RetryForever
 			err = c.t.Send(ctx, target, body, opts)
 			if err == nil {
 				return nil
 			}
-			if ctx.Err() != nil || !errors.Is(err, transport.ErrNacked) {
+			if ctx.Err() != nil || !errors.Is(err, transport.ErrNacked) && !errors.Is(err, transport.ErrDisconnected) {
 				return fmt.Errorf("rpc: send to %v: %w", c.s.target, err)
 			}
 		}

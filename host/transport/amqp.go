@@ -144,7 +144,7 @@ func (a *AMQP) Send(ctx context.Context, t Target, body []byte, opts SendOptions
 	}
 	if t.Fanout {
 		// fanout_send publishes with kombu's default routing key, "".
-		return a.publish(ctx, publishing{exchange: fanoutExchange(t.Topic), body: body})
+		return a.publish(ctx, publishing{exchange: fanoutExchange(t.Topic), body: body, failFast: opts.FailFast})
 	}
 	key := t.Topic
 	if t.Server != "" {
@@ -156,6 +156,7 @@ func (a *AMQP) Send(ctx context.Context, t Target, body []byte, opts SendOptions
 		body:      body,
 		mandatory: opts.Mandatory,
 		ttl:       opts.Expiration,
+		failFast:  opts.FailFast,
 	})
 }
 

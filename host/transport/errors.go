@@ -14,6 +14,10 @@ var (
 	ErrNoRoute = errors.New("message unroutable: no queue bound")
 	// ErrNacked is returned when the broker refuses a message (basic.nack).
 	ErrNacked = errors.New("message refused by the broker")
+	// ErrDisconnected is returned by a Send with SendOptions.FailFast when
+	// the connection is down, or is lost before the broker confirmed the
+	// message (which may have reached it).
+	ErrDisconnected = errors.New("not connected to the broker")
 	// ErrStaleDelivery is returned by Delivery.Ack, Nack and Reject when the
 	// channel the delivery came on is gone (a reconnect, or the listener
 	// was closed): the broker has requeued the message already.

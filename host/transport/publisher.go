@@ -46,6 +46,7 @@ type publishing struct {
 	body      []byte
 	mandatory bool
 	ttl       time.Duration
+	failFast  bool // ErrDisconnected rather than waiting for a connection
 }
 
 func newPublisher(sup *supervisor, n int) *publisher {
@@ -53,10 +54,14 @@ func newPublisher(sup *supervisor, n int) *publisher {
 }
 
 // publish sends m and waits for the broker's confirm. While disconnected
-// it waits (until ctx is done) and retries on the new connection.
+// it waits (until ctx is done) and retries on the new connection, unless
+// m.failFast.
 func (p *publisher) publish(ctx context.Context, m publishing) error {
 	channelRetries := 0
 	for {
+		if m.failFast && !p.sup.connected() {
+			return fmt.Errorf("publish: %w", ErrDisconnected)
+		}
 		pc, err := p.channel(ctx)
 		if err != nil {
 			return fmt.Errorf("publish: %w", err)
@@ -73,6 +78,9 @@ func (p *publisher) publish(ctx context.Context, m publishing) error {
 		case ctx.Err() != nil:
 			return fmt.Errorf("publish: %w", err)
 		case pc.conn.IsClosed():
+			if m.failFast {
+				return fmt.Errorf("publish: %w: %w", ErrDisconnected, err)
+			}
 			p.sup.log.Warn("connection lost while publishing; retrying", "error", err)
 			continue
 		case errors.As(err, &closed):

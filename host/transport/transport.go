@@ -103,6 +103,10 @@ type SendOptions struct {
 	// Mandatory is oslo's at_least_once transport option: when no queue
 	// is bound to the routing key, Send returns ErrNoRoute.
 	Mandatory bool
+	// FailFast makes Send return ErrDisconnected instead of waiting for
+	// the connection to come back, when it is down or lost under the
+	// publish: for a caller that counts its retries (oslo's retry).
+	FailFast bool
 }
 
 // Message properties of every publish, those kombu gives oslo.messaging's
