@@ -156,6 +156,19 @@ type Rabbit struct {
 	// FailoverStrategy picks the next host of a multi-host transport URL:
 	// round-robin or shuffle. Default round-robin.
 	FailoverStrategy string `yaml:"kombu_failover_strategy"`
+	// SSL connects with TLS. Default false.
+	SSL bool `yaml:"ssl"`
+	// SSLCAFile is the PEM file of the CAs the broker's certificate must
+	// chain to; without it the certificate is not checked (as oslo).
+	// Relative to the config file.
+	SSLCAFile string `yaml:"ssl_ca_file"`
+	// SSLCertFile and SSLKeyFile are the PEM client certificate and key
+	// the daemon presents, both or neither. Relative to the config file.
+	SSLCertFile string `yaml:"ssl_cert_file"`
+	SSLKeyFile  string `yaml:"ssl_key_file"`
+	// SSLEnforceHostnameVerification checks, with SSLCAFile, that the
+	// broker's certificate names the host dialed. Default false.
+	SSLEnforceHostnameVerification bool `yaml:"ssl_enforce_hostname_verification"`
 }
 
 // Tenant is a set of limits and permissions modules run under. Tenants do

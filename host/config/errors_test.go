@@ -137,6 +137,13 @@ func TestParseBad(t *testing.T) {
 		{"quorum and HA", url + "rabbit:\n  rabbit_ha_queues: true\n  rabbit_quorum_queue: true\n", []string{
 			`4: rabbit.rabbit_quorum_queue: conflicts with rabbit_ha_queues: a queue is quorum or HA (mirrored), not both`,
 		}},
+		{"ssl options without ssl", url + "rabbit:\n  ssl_ca_file: ca.pem\n", []string{
+			`2: rabbit.ssl: the ssl_* options need ssl: true`,
+		}},
+		{"ssl half a key pair, hostnames without a CA", url + "rabbit:\n  ssl: true\n  ssl_cert_file: c.pem\n  ssl_enforce_hostname_verification: true\n", []string{
+			`4: rabbit.ssl_cert_file: ssl_cert_file and ssl_key_file go together: set both or neither`,
+			`5: rabbit.ssl_enforce_hostname_verification: needs ssl_ca_file: without it the broker's certificate is not checked`,
+		}},
 
 		// Tenants.
 		{"tenant name", url + "tenants:\n  Gold: {}\n  \"a b\": {}\n", []string{

@@ -181,6 +181,11 @@ func (c *Config) complete(g given, e env) []Problem {
 	case c.CacheDir != "":
 		c.CacheDir = resolve(dir, c.CacheDir)
 	}
+	for _, f := range []*string{&c.Rabbit.SSLCAFile, &c.Rabbit.SSLCertFile, &c.Rabbit.SSLKeyFile} {
+		if *f != "" {
+			*f = resolve(dir, *f)
+		}
+	}
 	if _, ok := c.Tenants[DefaultTenant]; !ok {
 		c.Tenants[DefaultTenant] = NewTenant(DefaultTenant)
 	}

@@ -92,6 +92,11 @@ rabbit:
   kombu_reconnect_delay: 0s
   kombu_missing_consumer_retry_timeout: 2m
   kombu_failover_strategy: shuffle
+  ssl: true
+  ssl_ca_file: certs/ca.pem
+  ssl_cert_file: /etc/pki/client.pem
+  ssl_key_file: certs/client.key
+  ssl_enforce_hostname_verification: true
 tenants:
   gold:
     memory_limit: 1GiB
@@ -124,6 +129,8 @@ modules:
 				TransientQueuesTTL: Duration(10 * time.Minute), DurableQueues: true, AutoDelete: true,
 				RetryInterval: Duration(500 * time.Millisecond), IntervalMax: Duration(time.Minute),
 				MissingConsumerRetryTimeout: Duration(2 * time.Minute), FailoverStrategy: "shuffle",
+				SSL: true, SSLCAFile: "/etc/wasmrpcd/certs/ca.pem", SSLCertFile: "/etc/pki/client.pem",
+				SSLKeyFile: "/etc/wasmrpcd/certs/client.key", SSLEnforceHostnameVerification: true,
 			},
 			Tenants: map[string]*Tenant{
 				"default": NewTenant("default"),

@@ -68,6 +68,11 @@ func (d *decoder) rabbit(n *yaml.Node, path string, r *Rabbit) {
 		{"kombu_reconnect_delay", func(v *yaml.Node, p string) { d.duration(v, p, &r.ReconnectDelay) }},
 		{"kombu_missing_consumer_retry_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &r.MissingConsumerRetryTimeout) }},
 		{"kombu_failover_strategy", func(v *yaml.Node, p string) { d.str(v, p, &r.FailoverStrategy) }},
+		{"ssl", func(v *yaml.Node, p string) { d.boolean(v, p, &r.SSL) }},
+		{"ssl_ca_file", func(v *yaml.Node, p string) { d.str(v, p, &r.SSLCAFile) }},
+		{"ssl_cert_file", func(v *yaml.Node, p string) { d.str(v, p, &r.SSLCertFile) }},
+		{"ssl_key_file", func(v *yaml.Node, p string) { d.str(v, p, &r.SSLKeyFile) }},
+		{"ssl_enforce_hostname_verification", func(v *yaml.Node, p string) { d.boolean(v, p, &r.SSLEnforceHostnameVerification) }},
 	})
 }
 

@@ -190,6 +190,15 @@ func (v *validator) rabbit() {
 	}
 	v.positive(p+"kombu_missing_consumer_retry_timeout", r.MissingConsumerRetryTimeout)
 	v.oneOf(p+"kombu_failover_strategy", "strategy", r.FailoverStrategy, failoverStrategies)
+	if (r.SSLCertFile == "") != (r.SSLKeyFile == "") {
+		v.add(p+"ssl_cert_file", "ssl_cert_file and ssl_key_file go together: set both or neither")
+	}
+	if !r.SSL && (r.SSLCAFile != "" || r.SSLCertFile != "" || r.SSLKeyFile != "" || r.SSLEnforceHostnameVerification) {
+		v.add(p+"ssl", "the ssl_* options need ssl: true")
+	}
+	if r.SSLEnforceHostnameVerification && r.SSLCAFile == "" {
+		v.add(p+"ssl_enforce_hostname_verification", "needs ssl_ca_file: without it the broker's certificate is not checked")
+	}
 }
 
 func (v *validator) tenant(name string, t *Tenant) {

@@ -319,6 +319,11 @@ func transportOptions(cfg *config.Config, log *slog.Logger) transport.Options {
 		IntervalMax:                 r.IntervalMax.Std(),
 		FailoverStrategy:            r.FailoverStrategy,
 		MissingConsumerRetryTimeout: r.MissingConsumerRetryTimeout.Std(),
+		TLS:                         r.SSL,
+		TLSCAFile:                   r.SSLCAFile,
+		TLSCertFile:                 r.SSLCertFile,
+		TLSKeyFile:                  r.SSLKeyFile,
+		TLSVerifyHostname:           r.SSLEnforceHostnameVerification,
 		ConnectionName:              "wasmrpcd:" + cfg.Server,
 		Logger:                      log,
 	}
