@@ -250,7 +250,7 @@ func (b *binder) bind(fn string, args []byte, base unsafe.Pointer, w *resultWrit
 		}
 		var (
 			others    [][]byte // keywords that name no parameter, to find repeats
-			offending []byte   // the first, in sorted order, of self, ctxt and unexpected keywords
+			offending []byte   // the first, in the caller's order, of self, ctxt and unexpected keywords
 			firstErr  error    // a key that is not valid, or repeated
 			next      int      // the parameter the next keyword most likely names
 		)
@@ -339,7 +339,8 @@ func (b *binder) bind(fn string, args []byte, base unsafe.Pointer, w *resultWrit
 
 // other handles a keyword that names no parameter: it is collected when
 // the type collects keywords; self, ctxt and, when it does not, any other
-// keyword offends, and the first in sorted order is reported.
+// keyword offends, and the first in the caller's order is reported, as
+// Python reports it (the host keeps the order of the caller's JSON).
 func (b *binder) other(key, value []byte, index int, offending []byte, others *[][]byte, rest *[]restArg) ([]byte, error) {
 	if !utf8.Valid(key) {
 		return offending, errors.New("cbor: invalid UTF-8 string")
@@ -351,7 +352,7 @@ func (b *binder) other(key, value []byte, index int, offending []byte, others *[
 	}
 	*others = append(*others, key)
 	if string(key) == "self" || string(key) == ContextParam || !b.isMap && b.rest == nil {
-		if offending == nil || string(key) < string(offending) {
+		if offending == nil {
 			offending = key
 		}
 		return offending, nil
@@ -465,10 +466,6 @@ func notValidMap(fn string, err error) error {
 }
 
 // unexpected raises the TypeError of the offending keyword key.
-//
-// The host sends keys in the order of the caller's JSON, but Python
-// reports the first offending keyword of the caller's dict and the SDK
-// has always reported the first in sorted order.
 func unexpected(fn, key string) error {
 	if key == "self" || key == ContextParam {
 		return builtinError("TypeError", fmt.Sprintf("%s() got multiple values for argument '%s'", fn, key))

@@ -3,7 +3,6 @@ package sdk
 import (
 	"math"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -65,7 +64,9 @@ func TestBind(t *testing.T) {
 			nil, "TypeError: f() missing 3 required positional arguments: 'name', 'size_gb', and 'ratio'"},
 		{"unexpected", reflect.TypeFor[volumeArgs](),
 			map[string]any{"name": "v", "size_gb": 3, "ratio": 1, "zzz": 1, "colour": 2},
-			nil, "TypeError: f() got an unexpected keyword argument 'colour'"},
+			// The first in the map's order, which is the encoder's here:
+			// shorter keys first.
+			nil, "TypeError: f() got an unexpected keyword argument 'zzz'"},
 		{"unexpected before missing", reflect.TypeFor[volumeArgs](),
 			map[string]any{"skipped": 1},
 			nil, "TypeError: f() got an unexpected keyword argument 'skipped'"},
@@ -250,15 +251,15 @@ func TestSnakeCase(t *testing.T) {
 
 // TestBindMatchesPython checks the TypeErrors of argument binding against
 // Python calling a method `def f(self, ctxt, <params>)` with the same
-// keywords, in the same (sorted) order.
+// keywords, in the same order.
 func TestBindMatchesPython(t *testing.T) {
 	type signature struct {
 		Required []string `json:"required"`
 		Optional []string `json:"optional"`
 	}
 	type call struct {
-		Sig    signature      `json:"sig"`
-		Kwargs map[string]any `json:"kwargs"`
+		Sig    signature `json:"sig"`
+		Kwargs [][2]any  `json:"kwargs"` // in order: Python makes a dict of them
 	}
 	sigs := []signature{
 		{},
@@ -267,10 +268,18 @@ func TestBindMatchesPython(t *testing.T) {
 		{Required: []string{"a", "b", "c"}, Optional: []string{"d"}},
 		{Required: []string{"name", "size_gb", "kind", "zone"}, Optional: []string{"volume_type"}},
 	}
-	kwargSets := []map[string]any{
-		{}, {"a": 1}, {"b": 1}, {"value": 1}, {"x": 1}, {"value": 1, "x": 1}, {"a": 1, "zz": 2, "bb": 3},
-		{"ctxt": 1}, {"self": 1}, {"ctxt": 1, "a": 1}, {"b": 1, "ctxt": 2}, {"d": 1}, {"volume_type": "x"},
-		{"name": "n", "zone": "z"}, {"a": 1, "b": 2, "c": 3}, {"aa": 1, "ctxt": 2},
+	kw := func(pairs ...any) [][2]any {
+		out := [][2]any{}
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, [2]any{pairs[i], pairs[i+1]})
+		}
+		return out
+	}
+	kwargSets := [][][2]any{
+		kw(), kw("a", 1), kw("b", 1), kw("value", 1), kw("x", 1), kw("value", 1, "x", 1), kw("a", 1, "zz", 2, "bb", 3),
+		kw("ctxt", 1), kw("self", 1), kw("ctxt", 1, "a", 1), kw("b", 1, "ctxt", 2), kw("d", 1), kw("volume_type", "x"),
+		kw("name", "n", "zone", "z"), kw("a", 1, "b", 2, "c", 3), kw("aa", 1, "ctxt", 2),
+		kw("zz", 1, "bb", 2), kw("bb", 1, "zz", 2), kw("x", 1, "self", 2), kw("self", 1, "x", 2), kw("zz", 1, "ctxt", 2, "a", 3),
 	}
 	var calls []call
 	for _, s := range sigs {
@@ -286,7 +295,7 @@ for c in json.load(sys.stdin):
     ns = {}
     exec("def f(%s): pass" % ", ".join(params), ns)
     try:
-        ns["f"](None, {}, **c["kwargs"])
+        ns["f"](None, {}, **dict(c["kwargs"]))
         out.append("")
     except TypeError as e:
         out.append(str(e))
@@ -306,20 +315,31 @@ json.dump(out, sys.stdout)
 			fields = append(fields, reflect.StructField{Name: "F" + p, Type: reflect.TypeFor[any](), Tag: reflect.StructTag(`arg:"` + p + `,optional"`)})
 		}
 		typ := reflect.StructOf(fields)
-		_, err := bindInto(t, typ, "f", enc(t, c.Kwargs))
+		_, err := bindInto(t, typ, "f", encPairs(t, c.Kwargs))
 		got := ""
 		if err != nil {
 			got = strings.TrimPrefix(err.Error(), "TypeError: ")
 		}
 		if got != want[i] {
-			keys := make([]string, 0, len(c.Kwargs))
-			for k := range c.Kwargs {
-				keys = append(keys, k)
+			var keys []any
+			for _, kv := range c.Kwargs {
+				keys = append(keys, kv[0])
 			}
-			sort.Strings(keys)
 			t.Errorf("f(%v) with keywords %v: got %q, Python %q", c.Sig, keys, got, want[i])
 		}
 	}
+}
+
+// encPairs encodes a CBOR map of the key-value pairs in their order (at
+// most 23).
+func encPairs(t *testing.T, pairs [][2]any) []byte {
+	t.Helper()
+	b := []byte{0xa0 + byte(len(pairs))}
+	for _, kv := range pairs {
+		b = append(b, enc(t, kv[0])...)
+		b = append(b, enc(t, kv[1])...)
+	}
+	return b
 }
 
 func TestBindLargeInt(t *testing.T) {
