@@ -110,13 +110,6 @@ typedef struct {
 	uint32_t n;
 } bytes;
 
-/* key_less orders keys as Go strings compare: bytewise, a prefix first. */
-static int key_less(bytes a, bytes b) {
-	uint32_t n = a.n < b.n ? a.n : b.n;
-	int c = memcmp(a.p, b.p, n);
-	return c < 0 || (c == 0 && a.n < b.n);
-}
-
 static int key_is(bytes k, const char *s) {
 	uint32_t n = (uint32_t)strlen(s);
 	return k.n == n && memcmp(k.p, s, n) == 0;
@@ -204,7 +197,7 @@ static int bind(const char *fn, const char *const *params, int nparams, const ui
 					vals[j] = val;
 					known = 1;
 				}
-			if (!known && (bad.p == NULL || key_less(key, bad))) {
+			if (!known && bad.p == NULL) { /* the first, as Python reports it */
 				bad = key;
 				bad_reserved = key_is(key, "self") || key_is(key, "ctxt");
 			}
