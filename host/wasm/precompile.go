@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,10 +47,7 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 	defer rt.Close(context.Background())
 	compiled, err := rt.CompileModule(compileContext(ctx), wasm)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %v", ErrInvalidModule, err)
+		return compileError(ctx, err)
 	}
 	_ = compiled.Close(context.Background())
 	// A cache that cannot take the record only costs a compiler process
@@ -57,6 +55,20 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 	sum := sha256.Sum256(wasm)
 	_ = markCompiled(dir, hex.EncodeToString(sum[:]))
 	return nil
+}
+
+// compileError classifies an error of wazero's CompileModule: the
+// context's, the cache directory's (a file it could not write), or else
+// the module's own.
+func compileError(ctx context.Context, err error) error {
+	var pathErr *fs.PathError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &pathErr):
+		return fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	return fmt.Errorf("%w: %v", ErrInvalidModule, err)
 }
 
 // CompilerProcess returns a Compiler that runs argv (a program and its

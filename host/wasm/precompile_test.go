@@ -141,3 +141,26 @@ func TestCompilerProcess(t *testing.T) {
 		}
 	})
 }
+
+// TestPrecompileCacheError: a cache directory that cannot take the
+// compiled form is the cache's error, not the module's.
+func TestPrecompileCacheError(t *testing.T) {
+	wasm := readWasm(t, "echo")
+	good := t.TempDir()
+	if err := Precompile(context.Background(), good, wasm); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := filepath.Glob(filepath.Join(good, "wazero-*"))
+	if err != nil || len(sub) != 1 {
+		t.Fatalf("wazero's directory in the cache: %v %v", sub, err)
+	}
+	// wazero's directory is a file here: nothing can be written in it.
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, filepath.Base(sub[0])), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = Precompile(context.Background(), bad, wasm)
+	if err == nil || errors.Is(err, ErrInvalidModule) || !strings.Contains(err.Error(), "compilation cache") {
+		t.Fatalf("Precompile into a broken cache: %v, want a compilation cache error", err)
+	}
+}

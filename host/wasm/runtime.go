@@ -126,10 +126,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	}()
 	compiled, err := rt.CompileModule(compileContext(ctx), wasm)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
+		return nil, compileError(ctx, err)
 	}
 	if r.cfg.CacheDir != "" {
 		if err := markCompiled(r.cfg.CacheDir, digest); err != nil {
