@@ -8,19 +8,10 @@ import (
 	"os"
 )
 
-// Verify checks a module file's content against its SHA256 pin; it
-// returns nil when f has no pin. The daemon verifies the very bytes it
-// compiles, so that a file replaced after CheckFiles is still caught.
-func (f ModuleFile) Verify(data []byte) error {
-	if f.SHA256 == "" {
-		return nil
-	}
-	sum := sha256.Sum256(data)
-	return f.VerifyDigest(hex.EncodeToString(sum[:]))
-}
-
-// VerifyDigest is Verify for content whose SHA-256 (lowercase hex) is
-// digest.
+// VerifyDigest checks the SHA-256 (lowercase hex) of a module file's
+// content against its pin; it returns nil when f has no pin. The daemon
+// verifies the very bytes it compiles, so that a file replaced after
+// CheckFiles is still caught.
 func (f ModuleFile) VerifyDigest(digest string) error {
 	if f.SHA256 != "" && digest != f.SHA256 {
 		return fmt.Errorf("%s: sha256 is %s, the config pins %s", f.Path, digest, f.SHA256)

@@ -160,13 +160,14 @@ modules:
 	if err == nil || err.Error() != want {
 		t.Errorf("CheckFiles:\n%v\nwant:\n%s", err, want)
 	}
-	if err := c.Module("good").Versions[0].Verify(content); err != nil {
-		t.Errorf("Verify of the pinned content: %v", err)
+	digest := func(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToString(sum[:]) }
+	if err := c.Module("good").Versions[0].VerifyDigest(digest(content)); err != nil {
+		t.Errorf("VerifyDigest of the pinned content: %v", err)
 	}
-	if err := c.Module("good").Versions[0].Verify(append(content, 0)); err == nil {
-		t.Error("Verify accepted other content")
+	if err := c.Module("good").Versions[0].VerifyDigest(digest(append(content, 0))); err == nil {
+		t.Error("VerifyDigest accepted other content")
 	}
-	if err := c.Module("unpinned").Versions[0].Verify([]byte("anything")); err != nil {
-		t.Errorf("Verify without a pin: %v", err)
+	if err := c.Module("unpinned").Versions[0].VerifyDigest(digest([]byte("anything"))); err != nil {
+		t.Errorf("VerifyDigest without a pin: %v", err)
 	}
 }
