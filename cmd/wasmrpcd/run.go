@@ -109,16 +109,12 @@ func compilerArgv(cacheDir string) []string {
 // file (a new version's compiled code would not fit this one's cache);
 // elsewhere the path it was started from.
 func self() string {
-	if proc := fmt.Sprintf("/proc/%d/exe", os.Getpid()); fileExists(proc) {
+	proc := fmt.Sprintf("/proc/%d/exe", os.Getpid())
+	if _, err := os.Stat(proc); err == nil {
 		return proc
 	}
 	if exe, err := os.Executable(); err == nil {
 		return exe
 	}
 	return os.Args[0]
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
