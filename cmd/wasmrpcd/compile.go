@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
@@ -13,14 +14,16 @@ import (
 // runCompile is `wasmrpcd compile --cache-dir DIR FILE.wasm`: compile a
 // module into a compilation cache, so that a daemon on that cache loads
 // it without compiling. The daemon runs it, with the module on standard
-// input (FILE "-"), for every module its cache does not hold yet; a
-// deployment can run it before putting a new file in place.
+// input (FILE "-") and one CPU fewer than the machine has, for every
+// module its cache does not hold yet; a deployment can run it before
+// putting a new file in place.
 //
 // Exit status: 0 compiled (or already in the cache), 1 the file is not a
 // valid module, 3 any other failure.
 func runCompile(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlagSet("compile", stderr)
 	dir := fs.String("cache-dir", "", "the compilation cache `directory` (a config's cache_dir)")
+	cpus := fs.Int("cpus", 0, "compile on at most `N` CPUs; 0: all")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: wasmrpcd compile --cache-dir DIR FILE.wasm  (FILE - reads standard input)")
 		fs.PrintDefaults()
@@ -30,6 +33,9 @@ func runCompile(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if *dir == "" || fs.NArg() != 1 {
 		return fmt.Errorf("%w: wasmrpcd compile --cache-dir DIR FILE.wasm", errUsage)
+	}
+	if *cpus > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*cpus))
 	}
 	var b []byte
 	var err error

@@ -24,6 +24,7 @@ func TestCompile(t *testing.T) {
 		stderr string // in stderr
 	}{
 		{"compiles", func(dir string) []string { return []string{"--cache-dir", dir, echo} }, 0, ""},
+		{"compiles on one CPU", func(dir string) []string { return []string{"--cache-dir", dir, "--cpus", "1", echo} }, 0, ""},
 		{"invalid module", func(dir string) []string { return []string{"--cache-dir", dir, garbage} }, 1, "not a valid wasmrpcd module"},
 		{"missing file", func(dir string) []string { return []string{"--cache-dir", dir, garbage + ".none"} }, 3, "no such file"},
 		{"no cache dir", func(string) []string { return []string{echo} }, 2, "usage"},

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -94,10 +96,12 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 const compilerNice = "10"
 
 // compilerArgv is the command line of the daemon's compiler process:
-// this binary's `compile` into cacheDir, through nice(1) when it is
+// this binary's `compile` into cacheDir, on every CPU but one (the
+// daemon's calls keep one to themselves), through nice(1) when it is
 // installed.
 func compilerArgv(cacheDir string) []string {
-	argv := []string{self(), "compile", "--cache-dir", cacheDir, "-"}
+	cpus := strconv.Itoa(max(1, runtime.NumCPU()-1))
+	argv := []string{self(), "compile", "--cache-dir", cacheDir, "--cpus", cpus, "-"}
 	if nice, err := exec.LookPath("nice"); err == nil {
 		argv = append([]string{nice, "-n", compilerNice}, argv...)
 	}

@@ -177,12 +177,15 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	}
 	var versions []*wasm.Module
 	if err == nil {
-		versions, err = m.loadFiles(ctx, mc, tenant, files)
-	}
-	if err == nil {
-		// As many instances ready as the old version uses, so that its
-		// traffic does not wait for instances once it moves.
-		err = warmLike(ctx, versions, current)
+		inBackground(func() {
+			versions, err = m.loadFiles(ctx, mc, tenant, files)
+			if err == nil {
+				// As many instances ready as the old version uses, so
+				// that its traffic does not wait for instances once it
+				// moves.
+				err = warmLike(ctx, versions, current)
+			}
+		})
 	}
 	if err == nil {
 		err = m.dispatcher.SetEndpoints(m.endpoints(versions)...)

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package daemon
+
+// inBackground runs f.
+func inBackground(f func()) { f() }
