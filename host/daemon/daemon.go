@@ -64,6 +64,32 @@ func New(cfg *config.Config, log *slog.Logger) *Daemon {
 	return d
 }
 
+// loadModules loads the modules of cfg side by side (each compile of a
+// module new to the cache takes one CPU fewer than the machine has), in
+// config order. When one fails it closes the others and returns the error
+// of the first in config order that failed.
+func (d *Daemon) loadModules(ctx context.Context, cfg *config.Config) ([]*module, error) {
+	modules := make([]*module, len(cfg.Modules))
+	errs := make([]error, len(cfg.Modules))
+	var wg sync.WaitGroup
+	for i := range cfg.Modules {
+		mc := &cfg.Modules[i]
+		wg.Go(func() { modules[i], errs[i] = d.newModule(ctx, mc, cfg.Tenant(mc.Tenant)) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			for _, m := range modules {
+				if m != nil {
+					m.close(context.Background())
+				}
+			}
+			return nil, err
+		}
+	}
+	return modules, nil
+}
+
 // SetCompiler makes the daemon compile each module its cache_dir does not
 // hold yet with c, out of its process (see [wasm.Compiler]); without a
 // cache_dir, modules compile in the daemon's process. Call it before Run.
@@ -119,17 +145,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer rt.Close(context.Background())
 	defer d.waitBackground()
 
-	var modules []*module
-	for i := range cfg.Modules {
-		mc := &cfg.Modules[i]
-		m, err := d.newModule(ctx, mc, cfg.Tenant(mc.Tenant))
-		if err != nil {
-			for _, m := range modules {
-				m.close(context.Background())
-			}
-			return err
-		}
-		modules = append(modules, m)
+	modules, err := d.loadModules(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	d.modules = modules
