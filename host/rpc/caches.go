@@ -7,7 +7,9 @@ import (
 
 // recentIDs remembers the last few `_unique_id`s a listener acknowledged,
 // as oslo's _MsgIdCache does (16), so that a message the broker delivers
-// again after a lost acknowledgement is not run twice.
+// again (its acknowledgement sent but lost with the connection) is not run
+// twice. An id is added only once its acknowledgement was sent: a request
+// whose acknowledgement failed runs when the broker delivers it again.
 type recentIDs struct {
 	mu   sync.Mutex
 	ids  [16]string

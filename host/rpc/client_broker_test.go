@@ -352,30 +352,6 @@ func TestClientBroker(t *testing.T) {
 	})
 }
 
-// closeConnection closes, through rabbitmqctl, this test's broker
-// connection whose connection_name is name.
-func closeConnection(t *testing.T, name string) {
-	t.Helper()
-	ctl := func(args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).Output()
-		if err != nil {
-			t.Fatalf("rabbitmqctl %s: %v", strings.Join(args, " "), err)
-		}
-		return out
-	}
-	out := ctl("list_connections", "pid", "client_properties", "--quiet", "--no-table-headers")
-	for _, line := range strings.Split(string(out), "\n") {
-		pid, props, ok := strings.Cut(line, "\t")
-		if ok && strings.Contains(props, `{"connection_name","`+name+`"}`) {
-			ctl("close_connection", pid, "closed by a host/rpc test")
-			return
-		}
-	}
-	t.Fatalf("no broker connection named %s", name)
-}
-
 func TestClientRetryBroker(t *testing.T) {
 	u := brokerURL(t)
 	id := transport.NewReplyQueueName()[len("reply_"):][:12]
@@ -397,7 +373,7 @@ func TestClientRetryBroker(t *testing.T) {
 	if err := c.Cast(ctx, "echo", nil); err != nil {
 		t.Fatalf("cast while connected: %v", err)
 	}
-	closeConnection(t, name+":send")
+	mustClose(t, name+":send")
 	for ct.Status().SendConnected {
 		time.Sleep(10 * time.Millisecond)
 	}

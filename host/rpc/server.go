@@ -78,8 +78,8 @@ func (s *Slots) Release() {
 // Server is an oslo.messaging RPC server: it consumes a target's topic,
 // topic.server and fanout queues, dispatches each request and replies to
 // calls. It behaves as oslo's RPCServer with the default access policy:
-// requests are acknowledged when a worker takes them, a redelivered
-// `_unique_id` is dropped, calls with a call monitor timeout get heartbeat
+// requests are acknowledged when a worker takes them, a copy of a
+// request acknowledged before (same `_unique_id`) is dropped, calls with a call monitor timeout get heartbeat
 // replies while they run, and replies to a missing reply queue are retried
 // for a while, then dropped.
 type Server struct {
@@ -233,7 +233,7 @@ func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
 	}
 }
 
-// handle runs one delivery: decode, de-duplicate, acknowledge, dispatch,
+// handle runs one delivery: decode, acknowledge, de-duplicate, dispatch,
 // reply. It calls release once the dispatch is done: the slot bounds the
 // work, not the wait for the broker to take the reply.
 func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func()) {
@@ -257,19 +257,17 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 	// The request's logger is made only when it logs: slog's With formats
 	// its attributes at once, a cost every request would pay.
 	log := func() *slog.Logger { return s.log.With("method", msg.Method, "msg_id", msg.MsgID) }
-	// As oslo's listener, remember the message before acknowledging it:
-	// a copy delivered again (its acknowledgement lost) is dropped.
-	if !s.recent.addIfNew(msg.UniqueID) {
-		log().Warn("rpc: ignoring duplicate message", "unique_id", msg.UniqueID)
-		if err := d.Ack(); err != nil {
-			log().Warn("rpc: acknowledging a duplicate failed", "err", err)
-		}
+	// As oslo's RPC listener: acknowledge first, and remember the message
+	// only once the broker has taken the acknowledgement. A request whose
+	// acknowledgement fails is not run (the broker delivers it again, and
+	// running it now could run it twice) and not remembered, so that its
+	// next copy runs; a copy of a request acknowledged before is dropped.
+	if err := d.Ack(); err != nil {
+		log().Warn("rpc: cannot acknowledge request, skipping it; the broker delivers it again", "err", err)
 		return
 	}
-	if err := d.Ack(); err != nil {
-		// Not acknowledged: the broker delivers it again; running it now
-		// could run it twice.
-		log().Warn("rpc: cannot acknowledge request, skipping it", "err", err)
+	if !s.recent.addIfNew(msg.UniqueID) {
+		log().Warn("rpc: ignoring duplicate message", "unique_id", msg.UniqueID)
 		return
 	}
 

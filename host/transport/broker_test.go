@@ -1,10 +1,8 @@
 package transport
 
 import (
-	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -107,45 +105,6 @@ func (j *janitor) add(queues, exchanges []string) {
 	defer j.mu.Unlock()
 	j.queues = append(j.queues, queues...)
 	j.exchanges = append(j.exchanges, exchanges...)
-}
-
-// rabbitmqctl runs rabbitmqctl and returns its output.
-func rabbitmqctl(t *testing.T, args ...string) []byte {
-	t.Helper()
-	path, err := exec.LookPath("rabbitmqctl")
-	if err != nil {
-		path = "/usr/sbin/rabbitmqctl"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, args...).Output()
-	if err != nil {
-		t.Fatalf("rabbitmqctl %s: %v", strings.Join(args, " "), err)
-	}
-	return out
-}
-
-// closeConnection closes, through rabbitmqctl, the broker's connections
-// whose connection_name is one of names, and returns how many it closed.
-func closeConnection(t *testing.T, names ...string) int {
-	t.Helper()
-	// Lines are "<pid>\t[{"connection_name","NAME"},...]"; the JSON
-	// formatter prints pids close_connection does not take.
-	out := rabbitmqctl(t, "list_connections", "pid", "client_properties", "--quiet", "--no-table-headers")
-	n := 0
-	for _, line := range strings.Split(string(out), "\n") {
-		pid, props, ok := strings.Cut(line, "\t")
-		if !ok {
-			continue
-		}
-		for _, name := range names {
-			if strings.Contains(props, `{"connection_name","`+name+`"}`) {
-				rabbitmqctl(t, "close_connection", pid, "closed by a host/transport test")
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // testLogger logs through t.Log, so that a test's connection events show

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/brokertest"
 )
 
 // Interoperability with the real oslo.messaging 14.0.3 (Debian's
@@ -247,7 +249,7 @@ func listTopology(t *testing.T, sides ...map[string]string) []map[string][]strin
 		AutoDelete bool            `json:"auto_delete"`
 		Arguments  json.RawMessage `json:"arguments"`
 	}
-	mustJSON(t, rabbitmqctl(t, "list_queues", "name", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &queues)
+	mustJSON(t, brokertest.Rabbitmqctl(t, "list_queues", "name", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &queues)
 	var exchanges []struct {
 		Name       string          `json:"name"`
 		Type       string          `json:"type"`
@@ -255,14 +257,14 @@ func listTopology(t *testing.T, sides ...map[string]string) []map[string][]strin
 		AutoDelete bool            `json:"auto_delete"`
 		Arguments  json.RawMessage `json:"arguments"`
 	}
-	mustJSON(t, rabbitmqctl(t, "list_exchanges", "name", "type", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &exchanges)
+	mustJSON(t, brokertest.Rabbitmqctl(t, "list_exchanges", "name", "type", "durable", "auto_delete", "arguments", "--formatter", "json", "--quiet"), &exchanges)
 	var bindings []struct {
 		Source    string          `json:"source_name"`
 		Dest      string          `json:"destination_name"`
 		Key       string          `json:"routing_key"`
 		Arguments json.RawMessage `json:"arguments"`
 	}
-	mustJSON(t, rabbitmqctl(t, "list_bindings", "source_name", "destination_name", "routing_key", "arguments", "--formatter", "json", "--quiet"), &bindings)
+	mustJSON(t, brokertest.Rabbitmqctl(t, "list_bindings", "source_name", "destination_name", "routing_key", "arguments", "--formatter", "json", "--quiet"), &bindings)
 
 	var results []map[string][]string
 	for _, names := range sides {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/brokertest"
 )
 
 // TestReturnsMatchTheirPublish sends, from one goroutine and without
@@ -137,7 +139,7 @@ func TestPublishesInFlightWhenConnectionCloses(t *testing.T) {
 
 	waitFor(t, "200 publishes before the fault", func() bool { return count() >= 200 || t.Failed() })
 	send, _ := a.ConnectionNames()
-	if n := closeConnection(t, send); n != 1 {
+	if n := brokertest.CloseConnections(t, send); n != 1 {
 		t.Fatalf("closed %d connections named %s, want 1", n, send)
 	}
 	waitFor(t, "the publishing connection back", func() bool {

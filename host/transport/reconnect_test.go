@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/brokertest"
 )
 
 // fastReconnect makes a test's transport reconnect without oslo's
@@ -104,7 +106,7 @@ func TestReconnectResumesConsumersAndPublishers(t *testing.T) {
 
 	waitFor(t, "50 messages before the fault", func() bool { return count() >= 50 })
 	send, listen := a.ConnectionNames()
-	if n := closeConnection(t, send, listen); n != 2 {
+	if n := brokertest.CloseConnections(t, send, listen); n != 2 {
 		t.Fatalf("closed %d connections named %s and %s, want 2", n, send, listen)
 	}
 	waitFor(t, "both connections back", func() bool {
@@ -163,7 +165,7 @@ func TestPublishWaitsForReconnect(t *testing.T) {
 	ack(t, e.next(l, "before"))
 
 	send, _ := a.ConnectionNames()
-	if n := closeConnection(t, send); n != 1 {
+	if n := brokertest.CloseConnections(t, send); n != 1 {
 		t.Fatalf("closed %d connections, want 1", n)
 	}
 	e.send(Target{Topic: topic}, "after", SendOptions{})
@@ -181,7 +183,7 @@ func TestPublishWhileDisconnectedHonoursContext(t *testing.T) {
 	e := newEnv(t, im, opts)
 	a := e.tr.(*AMQP)
 	send, _ := a.ConnectionNames()
-	if n := closeConnection(t, send); n != 1 {
+	if n := brokertest.CloseConnections(t, send); n != 1 {
 		t.Fatalf("closed %d connections, want 1", n)
 	}
 	waitFor(t, "the loss to be noticed", func() bool { return !a.Status().SendConnected })
@@ -210,7 +212,7 @@ func TestFailoverToTheNextHost(t *testing.T) {
 
 	// After a loss, round-robin tries the refusing host first again.
 	send, listen := a.ConnectionNames()
-	if n := closeConnection(t, send, listen); n != 2 {
+	if n := brokertest.CloseConnections(t, send, listen); n != 2 {
 		t.Fatalf("closed %d connections, want 2", n)
 	}
 	waitFor(t, "both connections back", func() bool {
