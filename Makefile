@@ -19,7 +19,7 @@ WAT_SRC := $(wildcard host/wasm/testdata/*.wat)
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
 deps: ## Install the Debian packages the build and the tests need (see scripts/deps.sh).
@@ -93,6 +93,12 @@ bench: deps modules build broker ## Run the benchmarks whose figures docs/BENCHM
 	$(GO) test -run '^$$' -bench . -benchmem ./host/wasm/
 	scripts/bench.sh
 	$(GO) run ./tests/bench/swap -bin $(BIN)
+
+# Closes every connection of the broker and restarts it: run it alone.
+.PHONY: bench-faults
+bench-faults: deps modules build broker ## Count every call across broker faults, wasmrpcd then Python (docs/BENCHMARKS.md, "Broker faults").
+	$(GO) run ./tests/bench/faults -server wasmrpcd -bin $(BIN)
+	$(GO) run ./tests/bench/faults -server python
 
 .PHONY: broker
 broker: ## Make sure a local RabbitMQ answers on 127.0.0.1:5672.

@@ -2,10 +2,12 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,9 +17,7 @@ import (
 
 // TestFault breaks the broker under load: it closes every connection
 // (rabbitmqctl close_all_connections), then stops and restarts the broker
-// application (rabbitmqctl stop_app, start_app). The daemon must survive,
-// say it is not ready while the broker is away, recover by itself and then
-// answer every call.
+// application (rabbitmqctl stop_app, start_app).
 //
 // It disturbs every user of the broker, so it runs only with
 // WASMRPCD_FAULT_TESTS=1: `make test` runs it alone, after the rest of the
@@ -27,13 +27,18 @@ func TestFault(t *testing.T) {
 	if os.Getenv("WASMRPCD_FAULT_TESTS") != "1" {
 		t.Skip("restarts the shared broker: `make test` runs it on its own with WASMRPCD_FAULT_TESTS=1")
 	}
+	t.Run("readiness", testFaultReadiness)
+	t.Run("every call counted", testFaultEveryCall)
+}
+
+// testFaultReadiness: the daemon survives both faults, says it is not
+// ready while the broker is away, recovers by itself and then answers
+// every call.
+func testFaultReadiness(t *testing.T) {
 	n := newNames(t)
 	ex := n.exchange()
 	topic := n.topic("fault", "wasm")
-	cfg := testkitConfig(ex, topic, "wasm")
-	// Reconnect attempts at most 5 s apart, so that recovery is quick.
-	cfg.Rabbit = map[string]any{"rabbit_interval_max": "5s"}
-	d := startDaemon(t, cfg)
+	d := startDaemon(t, testkitConfig(ex, topic, "wasm"))
 	client := startClient(t, n, ex, "")
 
 	l := startFaultLoad(t, client, topic)
@@ -91,6 +96,57 @@ func TestFault(t *testing.T) {
 	wg.Wait()
 	if !d.running() {
 		t.Fatalf("the daemon exited: %v", d.err)
+	}
+}
+
+// testFaultEveryCall runs tests/bench/faults, the script of
+// docs/BENCHMARKS.md ("Broker faults"), against the daemon with its
+// default options: 16 Python callers while the broker drops every
+// connection five times, then restarts. Every call across the drops is
+// answered; across the restart, which deletes the daemon's topic queues
+// with the requests they hold, a call is answered or fails with
+// MessagingTimeout, as it would with a Python server.
+func testFaultEveryCall(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "faults")
+	build := exec.Command("go", "build", "-o", script, "./tests/bench/faults")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./tests/bench/faults: %v\n%s", err, out)
+	}
+	run := exec.Command(script, "-server", "wasmrpcd", "-bin", daemonBin, "-cache-dir", cacheDir,
+		"-module", modules.testkit, "-callers", "16", "-timeout", "10s",
+		"-drops", "5", "-drop-every", "3s", "-restarts", "1", "-steady", "3s", "-json")
+	run.Dir = repoRoot
+	var stderr strings.Builder
+	run.Stderr = &stderr
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("faults: %v\n%s", err, stderr.String())
+	}
+	var rep struct {
+		Calls map[string]struct {
+			Total    int            `json:"total"`
+			Answered int            `json:"answered"`
+			Failed   map[string]int `json:"failed"`
+		} `json:"calls"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("faults printed %q: %v", out, err)
+	}
+	t.Logf("faults: %s", out)
+	for _, kind := range []string{"no fault", "across a drop", "across a restart"} {
+		c := rep.Calls[kind]
+		switch {
+		case c.Total == 0:
+			t.Errorf("no call %s: the load did not run", kind)
+		case kind != "across a restart" && c.Answered != c.Total:
+			t.Errorf("calls %s: %d of %d lost (%v)", kind, c.Total-c.Answered, c.Total, c.Failed)
+		}
+		for class, n := range c.Failed {
+			if class != "MessagingTimeout" {
+				t.Errorf("calls %s: %d failed with %s, which a Python server would not cause", kind, n, class)
+			}
+		}
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,5 +339,84 @@ func TestHeartbeatNegotiated(t *testing.T) {
 				t.Fatalf("negotiated heartbeat %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDialProbesRefusingHost: while a pause between rounds runs, a host
+// that refused the connection (a broker stopped or starting) is dialed
+// again, so the connection comes as soon as the broker listens, not
+// after the pause (here a minute, longer than the test waits).
+func TestDialProbesRefusingHost(t *testing.T) {
+	real := brokerURL(t)
+	h := real.Brokers()[0]
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	ln.Close() // refused until the proxy below listens
+	u := &URL{Scheme: "rabbit", Hosts: []Host{{Hostname: "127.0.0.1", Port: addr.Port, Username: h.Username, Password: h.Password}}, VirtualHost: real.VirtualHost}
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		proxy, err := net.Listen("tcp", addr.String())
+		if err != nil {
+			t.Errorf("listen again on %s: %v", addr, err)
+			return
+		}
+		t.Cleanup(func() { proxy.Close() })
+		for {
+			c, err := proxy.Accept()
+			if err != nil {
+				return
+			}
+			b, err := net.Dial("tcp", h.Addr())
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(b, c); b.Close() }()
+			go func() { _, _ = io.Copy(c, b); c.Close() }()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := DialAMQP(ctx, u, Options{RetryInterval: time.Minute, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("DialAMQP: %v; the refusing host was not dialed again during the pause", err)
+	}
+	a.Close()
+}
+
+// TestDialDoesNotProbeFailingHost: a host that accepts the TCP connection
+// but fails the AMQP handshake is dialed once per round, at kombu's
+// pace, not probed.
+func TestDialDoesNotProbeFailingHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	addr := ln.Addr().(*net.TCPAddr)
+	u := &URL{Scheme: "rabbit", Hosts: []Host{{Hostname: "127.0.0.1", Port: addr.Port}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	a, err := DialAMQP(ctx, u, Options{RetryInterval: time.Minute, Logger: testLogger(t)})
+	if err == nil {
+		a.Close()
+		t.Fatal("DialAMQP to a host that closes every connection succeeded")
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the failing host was dialed %d times within the first pause, want once", n)
 	}
 }

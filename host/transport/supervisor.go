@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -132,22 +133,36 @@ func (s *supervisor) run(conn *amqp.Connection) {
 	}
 }
 
+// refusedProbeInterval is how often, during a pause between rounds of
+// attempts, the hosts that refused the last attempt's TCP connection
+// (nothing listens on the port: a broker stopped or starting) are dialed
+// again. A refused connect is answered by the host's kernel, not by
+// RabbitMQ, so probing at this rate costs a broker that stays down
+// nothing, and brings the connection back within this interval of the
+// broker's listener opening instead of after the rest of a backoff pause.
+const refusedProbeInterval = 200 * time.Millisecond
+
 // connect dials the hosts round after round until one answers, ctx is done
-// or the supervisor is closed.
+// or the supervisor is closed. Between rounds it pauses with kombu's
+// backoff (rabbit_retry_interval, rabbit_retry_backoff,
+// rabbit_interval_max), logging each round as oslo does; during a pause it
+// quietly dials again, every refusedProbeInterval, the hosts that refused
+// the TCP connection, and stops probing a host that fails otherwise.
 func (s *supervisor) connect(ctx context.Context) (*amqp.Connection, error) {
 	hosts := s.url.Brokers()
 	var lastErr error
 	for round := 0; ; round++ {
+		var refused []int
 		for _, i := range s.order(len(hosts)) {
 			conn, err := s.dial(hosts[i])
 			if err == nil {
-				s.mu.Lock()
-				s.next = (i + 1) % len(hosts)
-				s.mu.Unlock()
-				s.log.Info("connected to AMQP server", "host", hosts[i].Addr())
+				s.answered(i, hosts[i])
 				return conn, nil
 			}
 			lastErr = err
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				refused = append(refused, i)
+			}
 			s.log.Error("AMQP server unreachable", "host", hosts[i].Addr(), "error", err)
 			select {
 			case <-ctx.Done():
@@ -159,17 +174,51 @@ func (s *supervisor) connect(ctx context.Context) (*amqp.Connection, error) {
 		}
 		pause := s.opts.backoff(round)
 		s.log.Info("retrying AMQP connection", "in", pause)
-		t := time.NewTimer(pause)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("connect to %s: %w (last error: %v)", s.url.Redacted(), ctx.Err(), lastErr)
-		case <-s.done:
-			t.Stop()
-			return nil, ErrClosed
+		end := time.Now().Add(pause)
+		for {
+			wait := time.Until(end)
+			if len(refused) > 0 {
+				wait = min(wait, refusedProbeInterval)
+			}
+			if wait <= 0 {
+				break
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("connect to %s: %w (last error: %v)", s.url.Redacted(), ctx.Err(), lastErr)
+			case <-s.done:
+				t.Stop()
+				return nil, ErrClosed
+			}
+			still := refused[:0]
+			for _, i := range refused {
+				conn, err := s.dial(hosts[i])
+				if err == nil {
+					s.answered(i, hosts[i])
+					return conn, nil
+				}
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					still = append(still, i)
+				} else {
+					lastErr = err
+					s.log.Error("AMQP server unreachable", "host", hosts[i].Addr(), "error", err)
+				}
+			}
+			refused = still
 		}
 	}
+}
+
+// answered records that host i answered, so that the next round starts
+// after it.
+func (s *supervisor) answered(i int, h Host) {
+	s.mu.Lock()
+	s.next = (i + 1) % len(s.url.Brokers())
+	s.mu.Unlock()
+	s.log.Info("connected to AMQP server", "host", h.Addr())
 }
 
 // order returns the host indexes to try in one round.
