@@ -14,6 +14,7 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/host/config"
 	"github.com/wasmrpcd/wasmrpcd/host/daemon"
+	"github.com/wasmrpcd/wasmrpcd/host/transport"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
@@ -21,10 +22,12 @@ import (
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	path := fs.String("config", "wasmrpcd.yaml", "the daemon's config `file`")
+	oslo := fs.String("oslo-config", "", "an oslo.config `file` (such as /etc/cinder/cinder.conf) to take the broker's settings from, instead of the config's oslo_config_file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	load := config.LoadOptions{OsloConfigFile: *oslo}
+	cfg, err := config.LoadWith(*path, load)
 	if err != nil {
 		return err
 	}
@@ -55,7 +58,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return
 			case <-hup:
 			}
-			next, err := config.Load(*path)
+			next, err := config.LoadWith(*path, load)
 			if err != nil {
 				log.Error("SIGHUP: config refused; nothing changed", "err", err)
 				continue
@@ -75,19 +78,47 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", stderr)
 	path := fs.String("config", "wasmrpcd.yaml", "the daemon's config `file`")
+	oslo := fs.String("oslo-config", "", "an oslo.config `file` to take the broker's settings from, as `run --oslo-config`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWith(*path, config.LoadOptions{OsloConfigFile: *oslo})
 	if err != nil {
 		return err
 	}
+	printBroker(stdout, cfg)
 	log := daemon.NewLogger(cfg.Log, stderr)
 	if err := daemon.Check(ctx, cfg, stdout, log); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
 	return nil
+}
+
+// printBroker writes the broker settings the daemon would run with: the
+// transport URL without its passwords, the control exchange, every rabbit
+// option with where it was set, and the warnings.
+func printBroker(w io.Writer, cfg *config.Config) {
+	url := "(unparsable)"
+	if u, err := transport.ParseURL(cfg.TransportURL); err == nil {
+		url = u.Redacted()
+	}
+	fmt.Fprintf(w, "transport_url: %s\n", url)
+	fmt.Fprintf(w, "control_exchange: %s\n", cfg.ControlExchange)
+	if cfg.OsloConfigFile != "" {
+		fmt.Fprintf(w, "oslo_config_file: %s\n", cfg.OsloConfigFile)
+	}
+	fmt.Fprintln(w, "rabbit:")
+	for _, s := range cfg.RabbitSettings() {
+		v := s.Value
+		if v == "" {
+			v = `""`
+		}
+		fmt.Fprintf(w, "  %s = %s  (%s)\n", s.Name, v, s.From)
+	}
+	for _, warning := range cfg.Warnings() {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 }
 
 // compilerNice is how much nicer than the daemon its compiler process

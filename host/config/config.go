@@ -40,8 +40,21 @@ const (
 // that a loaded Config holds the effective value of every key.
 type Config struct {
 	// TransportURL is the broker's URL, rabbit:// or amqp://, possibly with
-	// several comma-separated hosts. Required.
+	// several comma-separated hosts. Required: in the file, in the file
+	// TransportURLFile names, in the environment variable TransportURLEnv
+	// names, or in OsloConfigFile.
 	TransportURL string `yaml:"transport_url"`
+	// TransportURLFile is a file holding the transport URL, so that the
+	// broker's password need not be in the config file.
+	TransportURLFile string `yaml:"transport_url_file,omitempty"`
+	// TransportURLEnv names an environment variable holding the
+	// transport URL.
+	TransportURLEnv string `yaml:"transport_url_env,omitempty"`
+	// OsloConfigFile is an oslo.config file, such as a service's
+	// /etc/cinder/cinder.conf, whose [DEFAULT] transport_url and
+	// control_exchange and [oslo_messaging_rabbit] options the daemon
+	// takes; the keys of this file override them.
+	OsloConfigFile string `yaml:"oslo_config_file,omitempty"`
 	// ControlExchange is oslo.messaging's control_exchange: the topic
 	// exchange of RPC targets and notifications. Default "openstack".
 	ControlExchange string `yaml:"control_exchange"`
@@ -63,9 +76,13 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// Log configures the daemon's log.
 	Log Log `yaml:"log"`
-	// Rabbit holds the RabbitMQ driver options, named as in oslo.messaging's
-	// [oslo_messaging_rabbit] section.
-	Rabbit Rabbit `yaml:"rabbit"`
+	// Rabbit holds the options of oslo.messaging's RabbitMQ driver that the
+	// file (or OsloConfigFile) sets, by their names in the
+	// [oslo_messaging_rabbit] group, each value written as in an oslo
+	// config file (see transport.RabbitOptions). The others have oslo's
+	// defaults.
+	Rabbit map[string]string `yaml:"rabbit"`
+
 	// Tenants are the resource limits and permissions that modules run
 	// under, by name. A tenant named "default" always exists.
 	Tenants map[string]*Tenant `yaml:"tenants"`
@@ -74,6 +91,12 @@ type Config struct {
 
 	// file is the name given to Load or Parse, for messages.
 	file string
+	// rabbitFrom says where each option of Rabbit was set.
+	rabbitFrom map[string]string
+	// loadWarnings and optionWarnings are what loading and Validate
+	// accepted with a warning.
+	loadWarnings   []Problem
+	optionWarnings []string
 	// lines maps key paths to the lines they were read from.
 	lines map[string]int
 }
@@ -97,78 +120,6 @@ type Log struct {
 	// Format is text (logfmt-like lines) or json (one object per line).
 	// Default text.
 	Format string `yaml:"format"`
-}
-
-// Failover strategies of Rabbit.FailoverStrategy.
-const (
-	FailoverRoundRobin = "round-robin"
-	FailoverShuffle    = "shuffle"
-)
-
-// Rabbit holds the options of oslo.messaging's RabbitMQ driver that
-// matter to a server, under oslo's names. Options oslo counts in seconds
-// are durations here ("60s"). Queues must be declared with the same
-// durable, auto-delete, HA, quorum and TTL arguments as the Python
-// servers and clients that share them, so these options must match theirs.
-type Rabbit struct {
-	// HeartbeatTimeoutThreshold is the AMQP heartbeat timeout; 0 disables
-	// heartbeats. Whole seconds. Default 60s.
-	HeartbeatTimeoutThreshold Duration `yaml:"heartbeat_timeout_threshold"`
-	// QosPrefetchCount is the consumers' prefetch count; 0 means
-	// unlimited. Default 0.
-	QosPrefetchCount int `yaml:"rabbit_qos_prefetch_count"`
-	// QuorumQueue declares queues as quorum queues (x-queue-type: quorum),
-	// which are durable whatever DurableQueues says. Conflicts with
-	// HAQueues. Default false.
-	QuorumQueue bool `yaml:"rabbit_quorum_queue"`
-	// QuorumDeliveryLimit is x-delivery-limit of quorum queues; 0 sets
-	// none. Default 0.
-	QuorumDeliveryLimit int `yaml:"rabbit_quorum_delivery_limit"`
-	// QuorumMaxMemoryLength is x-max-in-memory-length of quorum queues; 0
-	// sets none. Default 0.
-	QuorumMaxMemoryLength int `yaml:"rabbit_quorum_max_memory_length"`
-	// QuorumMaxMemoryBytes is x-max-in-memory-bytes of quorum queues; 0
-	// sets none. Default 0.
-	QuorumMaxMemoryBytes Size `yaml:"rabbit_quorum_max_memory_bytes"`
-	// TransientQueuesTTL is x-expires of reply and fanout queues, whole
-	// seconds, at least 1s. Default 30m (oslo's 1800).
-	TransientQueuesTTL Duration `yaml:"rabbit_transient_queues_ttl"`
-	// HAQueues declares queues with x-ha-policy: all (RabbitMQ before 3.0).
-	// Default false.
-	HAQueues bool `yaml:"rabbit_ha_queues"`
-	// DurableQueues declares durable exchanges and queues. Default false.
-	DurableQueues bool `yaml:"amqp_durable_queues"`
-	// AutoDelete declares auto-delete exchanges and queues. Default false.
-	AutoDelete bool `yaml:"amqp_auto_delete"`
-	// RetryInterval is the first wait before reconnecting. Default 1s.
-	RetryInterval Duration `yaml:"rabbit_retry_interval"`
-	// RetryBackoff is added to the wait after each failed reconnect.
-	// Default 2s.
-	RetryBackoff Duration `yaml:"rabbit_retry_backoff"`
-	// IntervalMax caps the wait between reconnects. Default 30s.
-	IntervalMax Duration `yaml:"rabbit_interval_max"`
-	// ReconnectDelay is the wait before reconnecting after the broker
-	// cancels a consumer. Default 1s.
-	ReconnectDelay Duration `yaml:"kombu_reconnect_delay"`
-	// MissingConsumerRetryTimeout is how long a reply is retried while the
-	// caller's reply queue is missing. Default 60s.
-	MissingConsumerRetryTimeout Duration `yaml:"kombu_missing_consumer_retry_timeout"`
-	// FailoverStrategy picks the next host of a multi-host transport URL:
-	// round-robin or shuffle. Default round-robin.
-	FailoverStrategy string `yaml:"kombu_failover_strategy"`
-	// SSL connects with TLS. Default false.
-	SSL bool `yaml:"ssl"`
-	// SSLCAFile is the PEM file of the CAs the broker's certificate must
-	// chain to; without it the certificate is not checked (as oslo).
-	// Relative to the config file.
-	SSLCAFile string `yaml:"ssl_ca_file"`
-	// SSLCertFile and SSLKeyFile are the PEM client certificate and key
-	// the daemon presents, both or neither. Relative to the config file.
-	SSLCertFile string `yaml:"ssl_cert_file"`
-	SSLKeyFile  string `yaml:"ssl_key_file"`
-	// SSLEnforceHostnameVerification checks, with SSLCAFile, that the
-	// broker's certificate names the host dialed. Default false.
-	SSLEnforceHostnameVerification bool `yaml:"ssl_enforce_hostname_verification"`
 }
 
 // Tenant is a set of limits and permissions modules run under. Tenants do
@@ -256,23 +207,8 @@ func Default() *Config {
 		ExecutorThreads: DefaultExecutorThreads,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		Log:             Log{Level: LevelInfo, Format: FormatText},
-		Rabbit:          DefaultRabbit(),
+		Rabbit:          map[string]string{},
 		Tenants:         map[string]*Tenant{DefaultTenant: t},
-	}
-}
-
-// DefaultRabbit returns oslo.messaging's defaults of the Rabbit options.
-func DefaultRabbit() Rabbit {
-	const s = Duration(time.Second)
-	return Rabbit{
-		HeartbeatTimeoutThreshold:   60 * s,
-		TransientQueuesTTL:          1800 * s,
-		RetryInterval:               1 * s,
-		RetryBackoff:                2 * s,
-		IntervalMax:                 30 * s,
-		ReconnectDelay:              1 * s,
-		MissingConsumerRetryTimeout: 60 * s,
-		FailoverStrategy:            FailoverRoundRobin,
 	}
 }
 
@@ -286,6 +222,18 @@ func NewTenant(name string) *Tenant {
 		MaxResultSize:  DefaultMaxResultSize,
 		MaxConcurrency: DefaultMaxInstances,
 	}
+}
+
+// Warnings returns what loading and validating accepted but found
+// questionable, such as a rabbit option that oslo.messaging 18.1.0
+// removed, or an unknown option in OsloConfigFile; the daemon logs them at
+// start and `wasmrpcd check` prints them.
+func (c *Config) Warnings() []string {
+	var out []string
+	for _, p := range c.loadWarnings {
+		out = append(out, p.format(c.file))
+	}
+	return append(out, c.optionWarnings...)
 }
 
 // Module returns the module named name, or nil.

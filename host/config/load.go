@@ -20,7 +20,18 @@ const MaxFileSize = 4 << 20
 // Load reads, completes and validates the config file at path. Relative
 // paths in it resolve against the file's directory. Problems with the
 // content come back as *Error, listing every problem with its line.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadOptions change what Load reads.
+type LoadOptions struct {
+	// OsloConfigFile, when set, replaces the file's oslo_config_file
+	// (`wasmrpcd run --oslo-config FILE`); relative to the working
+	// directory.
+	OsloConfigFile string
+}
+
+// LoadWith is Load with opts.
+func LoadWith(path string, opts LoadOptions) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -33,7 +44,16 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, MaxFileSize)
 	}
-	return Parse(data, path)
+	e := systemEnv()
+	e.osloConfigFile = opts.OsloConfigFile
+	if e.osloConfigFile != "" {
+		abs, err := filepath.Abs(e.osloConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		e.osloConfigFile = abs
+	}
+	return parse(data, path, e)
 }
 
 // Parse decodes, completes and validates a config file's content.
@@ -49,10 +69,13 @@ type env struct {
 	hostname     func() (string, error)
 	euid         int
 	userCacheDir func() (string, error)
+	getenv       func(string) string
+	// osloConfigFile replaces the file's oslo_config_file when set.
+	osloConfigFile string
 }
 
 func systemEnv() env {
-	return env{hostname: os.Hostname, euid: os.Geteuid(), userCacheDir: os.UserCacheDir}
+	return env{hostname: os.Hostname, euid: os.Geteuid(), userCacheDir: os.UserCacheDir, getenv: os.Getenv}
 }
 
 func parse(data []byte, filename string, e env) (*Config, error) {
@@ -70,6 +93,7 @@ func parse(data []byte, filename string, e env) (*Config, error) {
 		// Not a mapping: nothing else to say.
 		return nil, newError(filename, problems)
 	}
+	problems = append(problems, c.completeBroker(g, e)...) // may set control_exchange
 	problems = append(problems, c.complete(g, e)...)
 	if err := c.Validate(); err != nil {
 		var ce *Error
@@ -180,11 +204,6 @@ func (c *Config) complete(g given, e env) []Problem {
 		c.CacheDir = dflt
 	case c.CacheDir != "":
 		c.CacheDir = resolve(dir, c.CacheDir)
-	}
-	for _, f := range []*string{&c.Rabbit.SSLCAFile, &c.Rabbit.SSLCertFile, &c.Rabbit.SSLKeyFile} {
-		if *f != "" {
-			*f = resolve(dir, *f)
-		}
 	}
 	if _, ok := c.Tenants[DefaultTenant]; !ok {
 		c.Tenants[DefaultTenant] = NewTenant(DefaultTenant)

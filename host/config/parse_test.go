@@ -18,6 +18,7 @@ var testEnv = env{
 	hostname:     func() (string, error) { return "host-a", nil },
 	euid:         1000,
 	userCacheDir: func() (string, error) { return "/home/u/.cache", nil },
+	getenv:       func(k string) string { return map[string]string{"BROKER_URL": "rabbit://env:pw@env-host/"}[k] },
 }
 
 // expect returns the Config that Parse returns in testEnv for a file
@@ -86,7 +87,7 @@ rabbit:
   rabbit_ha_queues: false
   amqp_durable_queues: true
   amqp_auto_delete: true
-  rabbit_retry_interval: 500ms
+  rabbit_retry_interval: 2s
   rabbit_retry_backoff: 0s
   rabbit_interval_max: 1m
   kombu_reconnect_delay: 0s
@@ -123,14 +124,16 @@ modules:
 			Server: "compute-1.example.org", AdminListen: "[::1]:0", CacheDir: "/etc/wasmrpcd/cache",
 			ExecutorThreads: 16, ShutdownTimeout: Duration(90 * time.Second),
 			Log: Log{Level: "debug", Format: "json"},
-			Rabbit: Rabbit{
-				HeartbeatTimeoutThreshold: 0, QosPrefetchCount: 100, QuorumQueue: true,
-				QuorumDeliveryLimit: 5, QuorumMaxMemoryLength: 1000, QuorumMaxMemoryBytes: 16 * MiB,
-				TransientQueuesTTL: Duration(10 * time.Minute), DurableQueues: true, AutoDelete: true,
-				RetryInterval: Duration(500 * time.Millisecond), IntervalMax: Duration(time.Minute),
-				MissingConsumerRetryTimeout: Duration(2 * time.Minute), FailoverStrategy: "shuffle",
-				SSL: true, SSLCAFile: "/etc/wasmrpcd/certs/ca.pem", SSLCertFile: "/etc/pki/client.pem",
-				SSLKeyFile: "/etc/wasmrpcd/certs/client.key", SSLEnforceHostnameVerification: true,
+			Rabbit: map[string]string{
+				"heartbeat_timeout_threshold": "0", "rabbit_qos_prefetch_count": "100", "rabbit_quorum_queue": "true",
+				"rabbit_quorum_delivery_limit": "5", "rabbit_quorum_max_memory_length": "1000",
+				"rabbit_quorum_max_memory_bytes": "16777216", "rabbit_transient_queues_ttl": "600",
+				"rabbit_ha_queues": "false", "amqp_durable_queues": "true", "amqp_auto_delete": "true",
+				"rabbit_retry_interval": "2", "rabbit_retry_backoff": "0", "rabbit_interval_max": "60",
+				"kombu_reconnect_delay": "0", "kombu_missing_consumer_retry_timeout": "120",
+				"kombu_failover_strategy": "shuffle", "ssl": "true", "ssl_ca_file": "/etc/wasmrpcd/certs/ca.pem",
+				"ssl_cert_file": "/etc/pki/client.pem", "ssl_key_file": "/etc/wasmrpcd/certs/client.key",
+				"ssl_enforce_hostname_verification": "true",
 			},
 			Tenants: map[string]*Tenant{
 				"default": NewTenant("default"),
@@ -242,7 +245,7 @@ modules:
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			got.lines = nil
+			got.lines, got.rabbitFrom, got.optionWarnings, got.loadWarnings = nil, nil, nil, nil
 			if !reflect.DeepEqual(got, tc.want) {
 				gy, _ := yaml.Marshal(got)
 				wy, _ := yaml.Marshal(tc.want)

@@ -1,14 +1,22 @@
 package config
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
 	"go.yaml.in/yaml/v3"
+
+	"github.com/wasmrpcd/wasmrpcd/host/transport"
 )
 
 // given records which keys whose default depends on their absence the
 // file set.
 type given struct {
-	server   bool
-	cacheDir bool
+	server          bool
+	cacheDir        bool
+	controlExchange bool
 }
 
 // present reports whether a key's value is set: not null, aliases
@@ -29,14 +37,17 @@ func (d *decoder) config(n *yaml.Node, c *Config) (given, bool) {
 	}
 	ok := d.mapping(n, "", []field{
 		{"transport_url", func(v *yaml.Node, p string) { d.str(v, p, &c.TransportURL) }},
-		{"control_exchange", func(v *yaml.Node, p string) { d.str(v, p, &c.ControlExchange) }},
+		{"transport_url_file", func(v *yaml.Node, p string) { d.str(v, p, &c.TransportURLFile) }},
+		{"transport_url_env", func(v *yaml.Node, p string) { d.str(v, p, &c.TransportURLEnv) }},
+		{"oslo_config_file", func(v *yaml.Node, p string) { d.str(v, p, &c.OsloConfigFile) }},
+		{"control_exchange", func(v *yaml.Node, p string) { g.controlExchange = present(v); d.str(v, p, &c.ControlExchange) }},
 		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
 		{"admin_listen", func(v *yaml.Node, p string) { d.str(v, p, &c.AdminListen) }},
 		{"cache_dir", func(v *yaml.Node, p string) { g.cacheDir = present(v); d.str(v, p, &c.CacheDir) }},
 		{"executor_threads", func(v *yaml.Node, p string) { d.integer(v, p, &c.ExecutorThreads) }},
 		{"shutdown_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &c.ShutdownTimeout) }},
 		{"log", func(v *yaml.Node, p string) { d.log(v, p, &c.Log) }},
-		{"rabbit", func(v *yaml.Node, p string) { d.rabbit(v, p, &c.Rabbit) }},
+		{"rabbit", func(v *yaml.Node, p string) { d.rabbit(v, p, c) }},
 		{"tenants", func(v *yaml.Node, p string) { d.tenants(v, p, c) }},
 		{"modules", func(v *yaml.Node, p string) { d.modules(v, p, c) }},
 	})
@@ -50,30 +61,72 @@ func (d *decoder) log(n *yaml.Node, path string, l *Log) {
 	})
 }
 
-func (d *decoder) rabbit(n *yaml.Node, path string, r *Rabbit) {
-	d.mapping(n, path, []field{
-		{"heartbeat_timeout_threshold", func(v *yaml.Node, p string) { d.duration(v, p, &r.HeartbeatTimeoutThreshold) }},
-		{"rabbit_qos_prefetch_count", func(v *yaml.Node, p string) { d.integer(v, p, &r.QosPrefetchCount) }},
-		{"rabbit_quorum_queue", func(v *yaml.Node, p string) { d.boolean(v, p, &r.QuorumQueue) }},
-		{"rabbit_quorum_delivery_limit", func(v *yaml.Node, p string) { d.integer(v, p, &r.QuorumDeliveryLimit) }},
-		{"rabbit_quorum_max_memory_length", func(v *yaml.Node, p string) { d.integer(v, p, &r.QuorumMaxMemoryLength) }},
-		{"rabbit_quorum_max_memory_bytes", func(v *yaml.Node, p string) { d.size(v, p, &r.QuorumMaxMemoryBytes) }},
-		{"rabbit_transient_queues_ttl", func(v *yaml.Node, p string) { d.duration(v, p, &r.TransientQueuesTTL) }},
-		{"rabbit_ha_queues", func(v *yaml.Node, p string) { d.boolean(v, p, &r.HAQueues) }},
-		{"amqp_durable_queues", func(v *yaml.Node, p string) { d.boolean(v, p, &r.DurableQueues) }},
-		{"amqp_auto_delete", func(v *yaml.Node, p string) { d.boolean(v, p, &r.AutoDelete) }},
-		{"rabbit_retry_interval", func(v *yaml.Node, p string) { d.duration(v, p, &r.RetryInterval) }},
-		{"rabbit_retry_backoff", func(v *yaml.Node, p string) { d.duration(v, p, &r.RetryBackoff) }},
-		{"rabbit_interval_max", func(v *yaml.Node, p string) { d.duration(v, p, &r.IntervalMax) }},
-		{"kombu_reconnect_delay", func(v *yaml.Node, p string) { d.duration(v, p, &r.ReconnectDelay) }},
-		{"kombu_missing_consumer_retry_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &r.MissingConsumerRetryTimeout) }},
-		{"kombu_failover_strategy", func(v *yaml.Node, p string) { d.str(v, p, &r.FailoverStrategy) }},
-		{"ssl", func(v *yaml.Node, p string) { d.boolean(v, p, &r.SSL) }},
-		{"ssl_ca_file", func(v *yaml.Node, p string) { d.str(v, p, &r.SSLCAFile) }},
-		{"ssl_cert_file", func(v *yaml.Node, p string) { d.str(v, p, &r.SSLCertFile) }},
-		{"ssl_key_file", func(v *yaml.Node, p string) { d.str(v, p, &r.SSLKeyFile) }},
-		{"ssl_enforce_hostname_verification", func(v *yaml.Node, p string) { d.boolean(v, p, &r.SSLEnforceHostnameVerification) }},
-	})
+// rabbit decodes the rabbit section: the options of transport.RabbitOptions
+// under their oslo names, each value turned into the form an oslo config
+// file writes it (seconds may be durations here, byte counts sizes).
+func (d *decoder) rabbit(n *yaml.Node, path string, c *Config) {
+	opts := transport.RabbitOptions()
+	fields := make([]field, 0, len(opts))
+	for _, opt := range opts {
+		fields = append(fields, field{opt.Name, func(v *yaml.Node, p string) {
+			s, ok := d.scalar(v, p, "a scalar")
+			if !ok {
+				return
+			}
+			value, err := osloValue(opt, s.Value)
+			if err == nil {
+				err = opt.Check(value)
+			}
+			if err != nil {
+				d.fail(s, p, "%v", err)
+				return
+			}
+			c.Rabbit[opt.Name] = value
+		}})
+	}
+	d.mapping(n, path, fields)
+}
+
+// osloValue turns a value of the rabbit section into oslo's form: a
+// duration ("30s", "1m") for an option counted in seconds, a size
+// ("64MiB") for one counted in bytes.
+func osloValue(opt transport.RabbitOption, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	hasUnit := v != "" && strings.ContainsAny(v[len(v)-1:], "smhBiK")
+	switch {
+	case opt.Type == "boolean":
+		switch strings.ToLower(v) {
+		case "true", "yes", "on", "1":
+			return "true", nil
+		case "false", "no", "off", "0":
+			return "false", nil
+		}
+		return "", fmt.Errorf("want true or false, got %q", clip(v))
+	case !hasUnit:
+		return v, nil
+	case opt.Type == "seconds":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return "", fmt.Errorf("want whole seconds, such as 60 or 60s: %v", err)
+		}
+		if d%time.Second != 0 {
+			return "", fmt.Errorf("%s is not a whole number of seconds", v)
+		}
+		return strconv.FormatInt(int64(d/time.Second), 10), nil
+	case opt.Type == "float":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return "", fmt.Errorf("want seconds, such as 1.5 or 1500ms: %v", err)
+		}
+		return strconv.FormatFloat(d.Seconds(), 'f', -1, 64), nil
+	case opt.Type == "integer" && strings.HasSuffix(opt.Name, "_bytes"):
+		n, err := ParseSize(v)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatInt(int64(n), 10), nil
+	}
+	return v, nil
 }
 
 func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // namePattern is what module and tenant names match.
@@ -15,17 +14,14 @@ var namePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // Enumerations of the string options.
 var (
-	logLevels          = []string{LevelDebug, LevelInfo, LevelWarn, LevelError}
-	logFormats         = []string{FormatText, FormatJSON}
-	failoverStrategies = []string{FailoverRoundRobin, FailoverShuffle}
+	logLevels  = []string{LevelDebug, LevelInfo, LevelWarn, LevelError}
+	logFormats = []string{FormatText, FormatJSON}
 )
 
 // Limits of the numeric options.
 const (
-	maxMemoryLimit   = 4 * GiB
-	maxResultSize    = 4*GiB - 1
-	maxHeartbeat     = 65535 * time.Second
-	maxPrefetchCount = 65535
+	maxMemoryLimit = 4 * GiB
+	maxResultSize  = 4*GiB - 1
 )
 
 // Validate checks every value and every reference between them, and
@@ -35,8 +31,9 @@ const (
 // exchange and tenant, and a rule's exchange, must not be empty.
 func (c *Config) Validate() error {
 	v := &validator{c: c}
+	c.optionWarnings = nil
 	v.top()
-	v.rabbit()
+	v.broker()
 	for _, name := range c.TenantNames() {
 		v.tenant(name, c.Tenants[name])
 	}
@@ -157,47 +154,6 @@ func (v *validator) listen(path, addr string) {
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
 		v.add(path, "port %q is not a number from 0 to 65535", clip(port))
-	}
-}
-
-func (v *validator) rabbit() {
-	r := v.c.Rabbit
-	const p = "rabbit."
-	if h := r.HeartbeatTimeoutThreshold.Std(); h < 0 || h > maxHeartbeat || h%time.Second != 0 {
-		v.add(p+"heartbeat_timeout_threshold", "must be whole seconds from 0s (no heartbeat) to %s, got %s", maxHeartbeat, h)
-	}
-	if r.QosPrefetchCount < 0 || r.QosPrefetchCount > maxPrefetchCount {
-		v.add(p+"rabbit_qos_prefetch_count", "must be from 0 (unlimited) to %d, got %d", maxPrefetchCount, r.QosPrefetchCount)
-	}
-	if r.QuorumQueue && r.HAQueues {
-		v.add(p+"rabbit_quorum_queue", "conflicts with rabbit_ha_queues: a queue is quorum or HA (mirrored), not both")
-	}
-	v.atLeast(p+"rabbit_quorum_delivery_limit", r.QuorumDeliveryLimit, 0)
-	v.atLeast(p+"rabbit_quorum_max_memory_length", r.QuorumMaxMemoryLength, 0)
-	if r.QuorumMaxMemoryBytes < 0 {
-		v.add(p+"rabbit_quorum_max_memory_bytes", "must not be negative")
-	}
-	if r.TransientQueuesTTL < Duration(time.Second) {
-		v.add(p+"rabbit_transient_queues_ttl", "must be at least 1s, got %s", r.TransientQueuesTTL)
-	}
-	v.positive(p+"rabbit_retry_interval", r.RetryInterval)
-	if r.RetryBackoff < 0 {
-		v.add(p+"rabbit_retry_backoff", "must not be negative, got %s", r.RetryBackoff)
-	}
-	v.positive(p+"rabbit_interval_max", r.IntervalMax)
-	if r.ReconnectDelay < 0 {
-		v.add(p+"kombu_reconnect_delay", "must not be negative, got %s", r.ReconnectDelay)
-	}
-	v.positive(p+"kombu_missing_consumer_retry_timeout", r.MissingConsumerRetryTimeout)
-	v.oneOf(p+"kombu_failover_strategy", "strategy", r.FailoverStrategy, failoverStrategies)
-	if (r.SSLCertFile == "") != (r.SSLKeyFile == "") {
-		v.add(p+"ssl_cert_file", "ssl_cert_file and ssl_key_file go together: set both or neither")
-	}
-	if !r.SSL && (r.SSLCAFile != "" || r.SSLCertFile != "" || r.SSLKeyFile != "" || r.SSLEnforceHostnameVerification) {
-		v.add(p+"ssl", "the ssl_* options need ssl: true")
-	}
-	if r.SSLEnforceHostnameVerification && r.SSLCAFile == "" {
-		v.add(p+"ssl_enforce_hostname_verification", "needs ssl_ca_file: without it the broker's certificate is not checked")
 	}
 }
 

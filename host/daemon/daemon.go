@@ -154,6 +154,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Unlock()
 	defer d.closeModules()
 
+	for _, w := range cfg.Warnings() {
+		d.log.Warn("config: " + w)
+	}
 	d.log.Info("connecting to the broker", "url", redacted(cfg.TransportURL))
 	tr, err := transport.Open(ctx, cfg.TransportURL, transportOptions(cfg, d.log))
 	if err != nil {
@@ -312,39 +315,27 @@ func (d *Daemon) isReady() bool {
 	return d.ready
 }
 
-// transportOptions maps the config's rabbit options onto the transport's.
+// transportOptions returns the transport options of the config (its
+// rabbit options, validated when it loaded) with the daemon's connection
+// name and logger.
 func transportOptions(cfg *config.Config, log *slog.Logger) transport.Options {
-	r := cfg.Rabbit
-	heartbeat := r.HeartbeatTimeoutThreshold.Std()
-	if heartbeat == 0 {
-		heartbeat = -1 // 0 disables heartbeats in oslo; the transport's 0 is its default
+	o, _, err := cfg.TransportOptions()
+	if err != nil && log != nil {
+		log.Error("rabbit options refused; oslo's defaults apply", "err", err) // Validate refuses them first
 	}
-	return transport.Options{
-		ControlExchange:             cfg.ControlExchange,
-		DurableQueues:               r.DurableQueues,
-		AutoDelete:                  r.AutoDelete,
-		HAQueues:                    r.HAQueues,
-		QuorumQueues:                r.QuorumQueue,
-		QuorumDeliveryLimit:         r.QuorumDeliveryLimit,
-		QuorumMaxMemoryLength:       r.QuorumMaxMemoryLength,
-		QuorumMaxMemoryBytes:        int(r.QuorumMaxMemoryBytes),
-		TransientQueuesTTL:          r.TransientQueuesTTL.Std(),
-		PrefetchCount:               r.QosPrefetchCount,
-		HeartbeatTimeout:            heartbeat,
-		ReconnectDelay:              r.ReconnectDelay.Std(),
-		RetryInterval:               r.RetryInterval.Std(),
-		RetryBackoff:                r.RetryBackoff.Std(),
-		IntervalMax:                 r.IntervalMax.Std(),
-		FailoverStrategy:            r.FailoverStrategy,
-		MissingConsumerRetryTimeout: r.MissingConsumerRetryTimeout.Std(),
-		TLS:                         r.SSL,
-		TLSCAFile:                   r.SSLCAFile,
-		TLSCertFile:                 r.SSLCertFile,
-		TLSKeyFile:                  r.SSLKeyFile,
-		TLSVerifyHostname:           r.SSLEnforceHostnameVerification,
-		ConnectionName:              "wasmrpcd:" + cfg.Server,
-		Logger:                      log,
+	o.ConnectionName = "wasmrpcd:" + cfg.Server
+	o.Logger = log
+	return o
+}
+
+// replyRetryTimeout is how long a reply to a missing reply queue is
+// retried: kombu_missing_consumer_retry_timeout, the transport URL's
+// query included.
+func replyRetryTimeout(t transport.Transport) time.Duration {
+	if o, ok := t.(interface{ Options() transport.Options }); ok {
+		return o.Options().MissingConsumerTimeout()
 	}
+	return transport.Options{}.MissingConsumerTimeout()
 }
 
 // redacted returns a transport URL without its passwords, for logs.

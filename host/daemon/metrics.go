@@ -60,9 +60,11 @@ func newMetrics(d *Daemon) *metrics {
 		"1 when both broker connections (publish and listen) are up.", nil, nil)
 	reconnects := prometheus.NewDesc("wasmrpcd_broker_reconnects_total",
 		"Broker connections re-established since start.", nil, nil)
+	unreadable := prometheus.NewDesc("wasmrpcd_messages_unreadable_total",
+		"Messages dropped because their compression header names a codec wasmrpcd cannot read or their body does not decompress.", nil, nil)
 	m.registry.MustRegister(m.requests, m.errors, m.duration, m.swaps,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectorFunc{descs: []*prometheus.Desc{instances, inFlight, connected, reconnects}, collect: func(ch chan<- prometheus.Metric) {
+		collectorFunc{descs: []*prometheus.Desc{instances, inFlight, connected, reconnects, unreadable}, collect: func(ch chan<- prometheus.Metric) {
 			for _, mod := range d.moduleList() {
 				st := mod.status()
 				n := 0
@@ -80,6 +82,7 @@ func newMetrics(d *Daemon) *metrics {
 				}
 				ch <- prometheus.MustNewConstMetric(connected, prometheus.GaugeValue, up)
 				ch <- prometheus.MustNewConstMetric(reconnects, prometheus.CounterValue, float64(status.Reconnects))
+				ch <- prometheus.MustNewConstMetric(unreadable, prometheus.CounterValue, float64(status.Unreadable))
 			}
 		}},
 	)

@@ -283,7 +283,7 @@ func (m *module) start(ctx context.Context) error {
 		target := transport.Target{Exchange: m.cfg.Exchange, Topic: m.cfg.Topic, Server: m.cfg.Server}
 		server := rpc.NewServer(d.currentTransport(), target, m.dispatcher, rpc.ServerOptions{
 			Executors:         cfg.ExecutorThreads,
-			ReplyRetryTimeout: cfg.Rabbit.MissingConsumerRetryTimeout.Std(),
+			ReplyRetryTimeout: replyRetryTimeout(d.currentTransport()),
 			Logger:            m.log,
 			Slots:             m.slots(),
 			Observer:          d.metrics.observer(m.cfg.Name, m.cfg.Tenant, m.dispatcher),

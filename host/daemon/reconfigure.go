@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -146,7 +147,8 @@ func restartOnly(prev, next *config.Config) []string {
 	check("admin_listen", prev.AdminListen != next.AdminListen)
 	check("cache_dir", prev.CacheDir != next.CacheDir)
 	check("executor_threads", prev.ExecutorThreads != next.ExecutorThreads)
-	check("rabbit", prev.Rabbit != next.Rabbit)
+	check("rabbit", !maps.Equal(prev.Rabbit, next.Rabbit))
+	check("oslo_config_file", prev.OsloConfigFile != next.OsloConfigFile)
 	check("log", prev.Log != next.Log)
 	return keys
 }

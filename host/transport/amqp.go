@@ -5,6 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/wasmrpcd/wasmrpcd/host/compression"
 )
 
 // AMQP is the Transport over RabbitMQ. It keeps two connections, as
@@ -14,9 +19,13 @@ import (
 type AMQP struct {
 	url  *URL
 	opts Options
-	send *supervisor
-	recv *supervisor
-	pub  *publisher
+	send  *supervisor
+	recv  *supervisor
+	pub   *publisher
+	names queueNames
+	codec *compression.Codec // of publishes; nil for none
+
+	unreadable atomic.Uint64 // messages dropped: their compression cannot be read
 
 	mu        sync.Mutex
 	listeners map[*amqpListener]struct{}
@@ -30,6 +39,10 @@ type Status struct {
 	SendConnected   bool   // the publishing connection is up
 	ListenConnected bool   // the listening connection is up
 	Reconnects      uint64 // connections re-established since Dial
+	// Unreadable counts the messages dropped because their compression
+	// header names a codec wasmrpcd cannot read or their body does not
+	// decompress.
+	Unreadable uint64
 }
 
 // DialAMQP connects to the broker of u with opts, overridden by u's query
@@ -40,11 +53,19 @@ func DialAMQP(ctx context.Context, u *URL, opts Options) (*AMQP, error) {
 	if u.Scheme == "fake" {
 		return nil, fmt.Errorf("%w: fake:// is the in-memory transport (use Open)", ErrInvalidURL)
 	}
-	opts, err := u.Options(opts)
+	opts, warnings, err := opts.Apply(u.Query)
 	if err != nil {
 		return nil, err
 	}
-	a := &AMQP{url: u, opts: opts, listeners: map[*amqpListener]struct{}{}}
+	for _, w := range warnings {
+		opts.logger().Warn("transport URL: " + w)
+	}
+	a := &AMQP{url: u, opts: opts, listeners: map[*amqpListener]struct{}{}, names: queueNames{opts: opts}}
+	if opts.Compression != "" {
+		if a.codec, err = compression.ForOption(opts.Compression); err != nil {
+			return nil, fmt.Errorf("%w: kombu_compression: %v", ErrInvalidOption, err)
+		}
+	}
 	if a.send, err = newSupervisor(ctx, connectionName(opts, "send"), u, opts); err != nil {
 		return nil, err
 	}
@@ -85,6 +106,7 @@ func (a *AMQP) Status() Status {
 		SendConnected:   a.send.connected(),
 		ListenConnected: a.recv.connected(),
 		Reconnects:      a.send.reconnects.Load() + a.recv.reconnects.Load(),
+		Unreadable:      a.unreadable.Load(),
 	}
 }
 
@@ -93,14 +115,14 @@ func (a *AMQP) ListenRPC(ctx context.Context, t Target) (Listener, error) {
 	if err := checkListenTarget(t); err != nil {
 		return nil, err
 	}
-	qs := a.opts.rpcQueues(t)
-	return a.listen(ctx, qs, qs[2].Name)
+	qs := a.opts.rpcQueues(t, a.names.unique(t.Topic+"_fanout_"))
+	return a.listen(ctx, qs, a.opts.deletedOnClose(qs[2]))
 }
 
 // ListenReplies implements Transport.
 func (a *AMQP) ListenReplies(ctx context.Context, queue string) (Listener, error) {
 	if queue == "" {
-		return nil, errors.New("listen replies: empty queue name")
+		queue = "reply_" + a.names.unique("reply_")
 	}
 	return a.listen(ctx, []queueDecl{a.opts.replyQueue(queue)}, "")
 }
@@ -119,7 +141,7 @@ func (a *AMQP) listen(ctx context.Context, decls []queueDecl, fanout string) (Li
 		a.mu.Unlock()
 		return nil, ErrClosed
 	}
-	l := newAMQPListener(a.recv, a.opts, decls, fanout)
+	l := newAMQPListener(a.recv, a.opts, decls, fanout, &a.unreadable)
 	l.onClose = a.forget
 	a.listeners[l] = struct{}{}
 	a.mu.Unlock()
@@ -144,7 +166,7 @@ func (a *AMQP) Send(ctx context.Context, t Target, body []byte, opts SendOptions
 	}
 	if t.Fanout {
 		// fanout_send publishes with kombu's default routing key, "".
-		return a.publish(ctx, publishing{exchange: fanoutExchange(t.Topic), body: body, failFast: opts.FailFast})
+		return a.publish(ctx, publishing{exchange: a.opts.fanoutExchange(t.Topic), body: body, failFast: opts.FailFast})
 	}
 	key := t.Topic
 	if t.Server != "" {
@@ -181,6 +203,14 @@ func (a *AMQP) publish(ctx context.Context, m publishing) error {
 	a.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if a.codec != nil {
+		// As kombu: the body compressed, the codec named in a header.
+		body, err := a.codec.Compress(nil, m.body)
+		if err != nil {
+			return fmt.Errorf("publish: compress: %w", err)
+		}
+		m.body, m.headers = body, amqp.Table{"compression": a.codec.MIME()}
 	}
 	return a.pub.publish(ctx, m)
 }

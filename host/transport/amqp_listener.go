@@ -7,9 +7,12 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/wasmrpcd/wasmrpcd/host/compression"
 )
 
 // amqpListener consumes its queues on a channel of its own. When the
@@ -22,6 +25,10 @@ type amqpListener struct {
 	decls  []queueDecl
 	queues []string // distinct queue names, consumed once each
 	fanout string   // deleted on Close
+	// offsets are where the consumers of streams resume, by queue name:
+	// "next" at first, then after the last delivery taken.
+	offsets    map[string]any
+	unreadable *atomic.Uint64 // counts the messages whose compression cannot be read
 
 	out     chan *Delivery
 	ctx     context.Context // canceled by Close
@@ -39,11 +46,20 @@ type attachment struct {
 	deliveries []<-chan amqp.Delivery // by index of queues
 }
 
-func newAMQPListener(sup *supervisor, opts Options, decls []queueDecl, fanout string) *amqpListener {
-	l := &amqpListener{sup: sup, opts: opts, decls: decls, fanout: fanout, out: make(chan *Delivery), done: make(chan struct{})}
+func newAMQPListener(sup *supervisor, opts Options, decls []queueDecl, fanout string, unreadable *atomic.Uint64) *amqpListener {
+	l := &amqpListener{
+		sup: sup, opts: opts, decls: decls, fanout: fanout, unreadable: unreadable,
+		offsets: map[string]any{}, out: make(chan *Delivery), done: make(chan struct{}),
+	}
 	for _, q := range decls {
 		if !slices.Contains(l.queues, q.Name) {
 			l.queues = append(l.queues, q.Name)
+		}
+		if q.isStream() {
+			// Only what is published from now on: oslo 18.1.0 starts at
+			// "last", which hands a new server the last chunk's casts
+			// again (docs/RATIONALE.md).
+			l.offsets[q.Name] = "next"
 		}
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
@@ -99,8 +115,11 @@ func (l *amqpListener) attach(conn *amqp.Connection) (*attachment, error) {
 			return fail(err)
 		}
 	}
-	args := amqp.Table(l.opts.consumerArgs())
 	for _, q := range l.queues {
+		l.mu.Lock()
+		offset := l.offsets[q]
+		l.mu.Unlock()
+		args := amqp.Table(l.opts.consumerArgs(l.decl(q), offset))
 		d, err := ch.Consume(q, "", false, false, false, false, args)
 		if err != nil {
 			return fail(classify(err))
@@ -108,6 +127,16 @@ func (l *amqpListener) attach(conn *amqp.Connection) (*attachment, error) {
 		att.deliveries = append(att.deliveries, d)
 	}
 	return att, nil
+}
+
+// decl returns the declaration of the queue named name.
+func (l *amqpListener) decl(name string) queueDecl {
+	for _, q := range l.decls {
+		if q.Name == name {
+			return q
+		}
+	}
+	return queueDecl{Name: name}
 }
 
 // run forwards deliveries, and re-attaches after each loss, until Close.
@@ -121,7 +150,7 @@ func (l *amqpListener) run(att *attachment) {
 		// Lost the channel on a live connection (a consumer cancelled by
 		// the broker, a channel error): wait kombu_reconnect_delay first.
 		// Without a connection, current waits for the next one.
-		if l.sup.connected() && !sleepCtx(l.ctx, l.opts.reconnectDelay()) {
+		if l.sup.connected() && !sleepCtx(l.ctx, l.opts.reconnectPause()) {
 			return
 		}
 		att = nil
@@ -165,8 +194,23 @@ func (l *amqpListener) pump(att *attachment) {
 					stopOnce.Do(func() { close(stop) })
 					return
 				}
+				if offset, ok := d.Headers["x-stream-offset"].(int64); ok {
+					l.mu.Lock()
+					l.offsets[queue] = offset + 1
+					l.mu.Unlock()
+				}
+				body, err := l.decompress(&d)
+				if err != nil {
+					// As kombu's consumer: rejected, not requeued, as it
+					// would fail again; but said and counted.
+					l.unreadable.Add(1)
+					l.sup.log.Error("message dropped: its body cannot be decompressed",
+						"queue", queue, "compression", fmt.Sprint(d.Headers["compression"]), "bytes", len(d.Body), "err", err)
+					_ = d.Reject(false)
+					continue
+				}
 				del := &Delivery{
-					Body:            d.Body,
+					Body:            body,
 					Exchange:        d.Exchange,
 					RoutingKey:      d.RoutingKey,
 					Queue:           queue,
@@ -194,6 +238,24 @@ func (l *amqpListener) pump(att *attachment) {
 		_ = att.ch.Close()
 	}
 	wg.Wait()
+}
+
+// maxDecompressed bounds a decompressed body: RabbitMQ's own default
+// maximum message size (max_message_size, 128 MiB).
+const maxDecompressed = 128 << 20
+
+// decompress returns d's body, decompressed as kombu's Message does when
+// its compression header is set, whatever this side's kombu_compression.
+func (l *amqpListener) decompress(d *amqp.Delivery) ([]byte, error) {
+	h, ok := d.Headers["compression"]
+	if !ok {
+		return d.Body, nil
+	}
+	name, ok := h.(string)
+	if !ok {
+		return nil, fmt.Errorf("compression header %v is not a string", h)
+	}
+	return compression.Decompress(name, d.Body, maxDecompressed)
 }
 
 // Next implements Listener.

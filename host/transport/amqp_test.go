@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -105,4 +106,48 @@ func deleteQueueB(b *testing.B, u *URL, q string) {
 		return
 	}
 	_, _ = ch.QueueDelete(q, false, false, false)
+}
+
+// kollaOptions are the RabbitMQ options a current deployment tool (Kolla
+// Ansible) turns on: quorum queues for topics, quorum reply and fanout
+// queues, fanout streams (which need a prefetch), the queue manager's
+// stable names and compressed bodies.
+func kollaOptions(processName string) Options {
+	return Options{
+		QuorumQueues: true, TransientQuorumQueue: true, StreamFanout: true, PrefetchCount: 10,
+		QueueManager: true, Hostname: "wasmrpcd-test", ProcessName: processName,
+		Compression: "gzip",
+	}
+}
+
+// kollaImpl is amqpImpl that also forgets the stream of each fanout
+// exchange.
+type kollaImpl struct{ amqpImpl }
+
+func (k *kollaImpl) forget(t *testing.T, queues, exchanges []string) {
+	for _, e := range exchanges {
+		if strings.HasSuffix(e, "_fanout") {
+			queues = append(queues, e)
+		}
+	}
+	k.amqpImpl.forget(t, queues, exchanges)
+}
+
+// TestAMQPBehaviourKolla runs the behaviour every transport shares with
+// kollaOptions over each test's own.
+func TestAMQPBehaviourKolla(t *testing.T) {
+	newImpl := func(t *testing.T) impl {
+		u := brokerURL(t)
+		return &kollaImpl{amqpImpl{url: u, j: newJanitor(t, u)}}
+	}
+	runBehaviourWith(t, newImpl, func(o Options) Options {
+		k := kollaOptions("p" + uuidHex()[:8])
+		k.ControlExchange, k.Logger, k.ConnectionName = o.ControlExchange, o.Logger, o.ConnectionName
+		k.ReconnectDelay, k.RetryInterval, k.PublishChannels = o.ReconnectDelay, o.RetryInterval, o.PublishChannels
+		k.NoDirectMandatory, k.MissingConsumerRetryTimeout = o.NoDirectMandatory, o.MissingConsumerRetryTimeout
+		if o.PrefetchCount != 0 {
+			k.PrefetchCount = o.PrefetchCount
+		}
+		return k
+	})
 }

@@ -222,7 +222,11 @@ var behaviourTests = []struct {
 		e.send(Target{Topic: topic, Fanout: true}, "all", SendOptions{})
 		d1 := e.next(s1, "all")
 		d2 := e.next(s2, "all")
-		if d1.Queue == d2.Queue || !strings.HasPrefix(d1.Queue, topic+"_fanout_") || d1.Exchange != topic+"_fanout" || d1.RoutingKey != "" {
+		queuesOK := d1.Queue != d2.Queue && strings.HasPrefix(d1.Queue, topic+"_fanout_")
+		if e.opts.StreamFanout { // one stream each server reads
+			queuesOK = d1.Queue == topic+"_fanout" && d2.Queue == d1.Queue
+		}
+		if !queuesOK || d1.Exchange != topic+"_fanout" || d1.RoutingKey != "" {
 			t.Errorf("fanout queues %q and %q, exchange %q, key %q", d1.Queue, d2.Queue, d1.Exchange, d1.RoutingKey)
 		}
 		ack(t, d1)
@@ -437,11 +441,14 @@ var behaviourTests = []struct {
 		topic := e.topic("s1", "s2")
 		e.listenRPC(e.tr, Target{Topic: topic, Server: "s1"})
 		opts := e.opts
-		opts.DurableQueues = true
+		opts.DurableQueues = !opts.DurableQueues
+		if opts.QuorumQueues { // durable anyway: a classic queue over a quorum one
+			opts.QuorumQueues, opts.DurableQueues = false, true
+		}
 		other := e.impl.open(t, opts)
 		_, err := other.ListenRPC(e.ctx(), Target{Topic: topic, Server: "s2"})
 		if !errors.Is(err, ErrPreconditionFailed) {
-			t.Fatalf("durable ListenRPC over a transient topic = %v, want ErrPreconditionFailed", err)
+			t.Fatalf("ListenRPC with other arguments than the topic's = %v, want ErrPreconditionFailed", err)
 		}
 	}},
 	{"closed transport refuses work", Options{}, func(t *testing.T, e *env) {
@@ -475,9 +482,15 @@ var behaviourTests = []struct {
 
 // runBehaviour runs behaviourTests, each on a fresh impl.
 func runBehaviour(t *testing.T, newImpl func(t *testing.T) impl) {
+	runBehaviourWith(t, newImpl, func(o Options) Options { return o })
+}
+
+// runBehaviourWith runs behaviourTests, each on a fresh impl, with
+// options(the test's options).
+func runBehaviourWith(t *testing.T, newImpl func(t *testing.T) impl, options func(Options) Options) {
 	for _, tt := range behaviourTests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.run(t, newEnv(t, newImpl(t), tt.opts))
+			tt.run(t, newEnv(t, newImpl(t), options(tt.opts)))
 		})
 	}
 }

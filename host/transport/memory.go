@@ -20,7 +20,8 @@ var errNotFound = errors.New("not found")
 // kinds, topic patterns, mandatory, prefetch, requeue, inequivalent
 // re-declarations), but does not expire idle queues (x-expires).
 type Memory struct {
-	opts Options
+	opts  Options
+	names queueNames
 	*memBroker
 
 	// guarded by memBroker.mu
@@ -56,7 +57,7 @@ func (b *memBroker) connect(opts Options) (*Memory, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Memory{opts: opts, memBroker: b, listeners: map[*memListener]struct{}{}}, nil
+	return &Memory{opts: opts, names: queueNames{opts: opts}, memBroker: b, listeners: map[*memListener]struct{}{}}, nil
 }
 
 // broadcast wakes every waiting listener. b.mu must be held.
@@ -70,14 +71,14 @@ func (m *Memory) ListenRPC(ctx context.Context, t Target) (Listener, error) {
 	if err := checkListenTarget(t); err != nil {
 		return nil, err
 	}
-	qs := m.opts.rpcQueues(t)
-	return m.listen(qs, qs[2].Name)
+	qs := m.opts.rpcQueues(t, m.names.unique(t.Topic+"_fanout_"))
+	return m.listen(qs, m.opts.deletedOnClose(qs[2]))
 }
 
 // ListenReplies implements Transport.
 func (m *Memory) ListenReplies(ctx context.Context, queue string) (Listener, error) {
 	if queue == "" {
-		return nil, errors.New("listen replies: empty queue name")
+		queue = "reply_" + m.names.unique("reply_")
 	}
 	return m.listen([]queueDecl{m.opts.replyQueue(queue)}, "")
 }
@@ -120,7 +121,7 @@ func (m *Memory) Send(ctx context.Context, t Target, body []byte, opts SendOptio
 		return errors.New("send: empty topic")
 	}
 	if t.Fanout {
-		return m.publish(fanoutExchange(t.Topic), "", body, false, 0)
+		return m.publish(m.opts.fanoutExchange(t.Topic), "", body, false, 0)
 	}
 	key := t.Topic
 	if t.Server != "" {

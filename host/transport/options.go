@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sort"
-	"strconv"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/host/compression"
 )
 
 // Options are the driver settings of oslo.messaging's rabbit driver (the
-// [oslo_messaging_rabbit] group and control_exchange) plus a few of
-// wasmrpcd's own. The zero value of every field means oslo.messaging's
-// default, so Options{} declares exactly what a default Python server
-// declares.
+// [oslo_messaging_rabbit] group, see RabbitOptions, and control_exchange)
+// plus a few of wasmrpcd's own. The zero value of every field means
+// oslo.messaging 18.1.0's default, so Options{} declares exactly what a
+// default Python server declares.
 type Options struct {
 	// ControlExchange names the topic exchange of targets without an
 	// exchange. "" means "openstack".
@@ -28,23 +31,47 @@ type Options struct {
 	// are auto-delete.
 	AutoDelete bool
 	// HAQueues is rabbit_ha_queues: queues carry x-ha-policy=all. It
-	// excludes QuorumQueues.
+	// excludes QuorumQueues and TransientQuorumQueue.
 	HAQueues bool
 	// QuorumQueues is rabbit_quorum_queue: topic and notification queues
 	// are declared with x-queue-type=quorum (and durable).
 	QuorumQueues bool
+	// TransientQuorumQueue is rabbit_transient_quorum_queue: reply and
+	// fanout queues are durable quorum queues (still with x-expires), and
+	// fanout exchanges are durable.
+	TransientQuorumQueue bool
+	// StreamFanout is rabbit_stream_fanout: each fanout exchange feeds one
+	// durable stream, named as the exchange and shared by every server of
+	// the topic, which each reads from its own offset. It needs
+	// TransientQuorumQueue and a PrefetchCount.
+	StreamFanout bool
 	// QuorumDeliveryLimit is rabbit_quorum_delivery_limit
 	// (x-delivery-limit); 0 sets no limit.
 	QuorumDeliveryLimit int
-	// QuorumMaxMemoryLength is rabbit_quroum_max_memory_length
-	// (x-max-in-memory-length; oslo spells the option so); 0 sets none.
+	// QuorumMaxMemoryLength is rabbit_quorum_max_memory_length
+	// (x-max-in-memory-length); 0 sets none.
 	QuorumMaxMemoryLength int
-	// QuorumMaxMemoryBytes is rabbit_quroum_max_memory_bytes
+	// QuorumMaxMemoryBytes is rabbit_quorum_max_memory_bytes
 	// (x-max-in-memory-bytes); 0 sets none.
 	QuorumMaxMemoryBytes int
 	// TransientQueuesTTL is rabbit_transient_queues_ttl, the x-expires of
-	// reply and fanout queues, in whole seconds. 0 means 1800 s.
+	// reply and fanout queues (the x-max-age of fanout streams), in whole
+	// seconds. 0 means 1800 s; negative means none (oslo's 0).
 	TransientQueuesTTL time.Duration
+
+	// QueueManager is use_queue_manager: reply and fanout queues are named
+	// "<hostname>:<processname>:<n>" after their prefix instead of a random
+	// UUID, so that a restarted process declares the same queues again.
+	QueueManager bool
+	// Hostname and ProcessName are the hostname and processname of those
+	// names; "" means the machine's host name and the program's file name,
+	// as oslo's defaults.
+	Hostname, ProcessName string
+
+	// Compression is kombu_compression: the codec publishes are
+	// compressed with (see package compression); "" compresses nothing.
+	// Compressed messages are read whatever it says.
+	Compression string
 
 	// PrefetchCount is rabbit_qos_prefetch_count, the basic.qos prefetch
 	// of each listener's consumers; 0 means unlimited.
@@ -55,9 +82,13 @@ type Options struct {
 	// 60 s): it cannot refuse heartbeats the broker wants.
 	HeartbeatTimeout time.Duration
 	// ReconnectDelay is kombu_reconnect_delay, the pause after a lost
-	// connection before the first new attempt. 0 means 1 s; negative
-	// means none.
+	// connection or channel before the first new attempt. 0 means 1 s;
+	// negative means none.
 	ReconnectDelay time.Duration
+	// ReconnectSplay is kombu_reconnect_splay: a random pause of up to
+	// this much is added to ReconnectDelay, so that many processes losing
+	// the broker at once do not come back at the same instant.
+	ReconnectSplay time.Duration
 	// RetryInterval is rabbit_retry_interval, the first pause after a round
 	// of failed attempts over every host. 0 means 1 s.
 	RetryInterval time.Duration
@@ -71,7 +102,7 @@ type Options struct {
 	// the one that failed; "shuffle" tries them in a random order.
 	FailoverStrategy string
 	// LoginMethod is rabbit_login_method: "AMQPLAIN" (the default, ""
-	// too), "PLAIN" or "EXTERNAL".
+	// too), "PLAIN" or "EXTERNAL" (the client certificate of TLSCertFile).
 	LoginMethod string
 	// MissingConsumerRetryTimeout is kombu_missing_consumer_retry_timeout:
 	// how long an RPC server keeps retrying a reply whose queue is missing
@@ -81,19 +112,25 @@ type Options struct {
 	// published without the mandatory flag, so a missing reply queue is
 	// not noticed. oslo.messaging deprecates turning the flag off.
 	NoDirectMandatory bool
-	// CancelOnFailover is enable_cancel_on_failover: consumers ask for
-	// x-cancel-on-ha-failover.
+	// CancelOnFailover is enable_cancel_on_failover: consumers of classic
+	// queues ask for x-cancel-on-ha-failover. (RabbitMQ refuses it on
+	// quorum queues and streams, which get none.)
 	CancelOnFailover bool
 
 	// TLS is ssl: connect with TLS.
 	TLS bool
+	// TLSVersion is ssl_version: "" or "sslv23" negotiates TLS 1.2 or
+	// later; "tlsv1", "tlsv1_1", "tlsv1_2" and "tlsv1_3" ask for exactly
+	// that version.
+	TLSVersion string
 	// TLSCAFile, TLSCertFile and TLSKeyFile are ssl_ca_file, ssl_cert_file
-	// and ssl_key_file. Without a CA file the broker's certificate is not
-	// verified, as in oslo.messaging.
+	// and ssl_key_file. Without a CA file the broker's certificate must
+	// chain to the system's roots, as with Python's default context.
 	TLSCAFile, TLSCertFile, TLSKeyFile string
-	// TLSVerifyHostname is ssl_enforce_hostname_verification: with a CA
-	// file, also check the broker's host name.
-	TLSVerifyHostname bool
+	// TLSSkipHostname is ssl_enforce_hostname_verification=false: the
+	// broker's host name is not checked against its certificate. (oslo
+	// checks it only with a CA file; so does wasmrpcd.)
+	TLSSkipHostname bool
 
 	// ConnectionName, when set, names the AMQP connections in their
 	// connection_name client property: ConnectionName+":send" and
@@ -110,11 +147,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// ErrInvalidOption is wrapped by the errors of Options.Apply and
-// Options.Validate.
+// ErrInvalidOption is wrapped by the errors of Options.Set, Options.Apply
+// and Options.Validate.
 var ErrInvalidOption = errors.New("invalid transport option")
 
-// Defaults of oslo.messaging 14.0.3.
+// Defaults of oslo.messaging 18.1.0 (the same as 14.0.3's where both
+// have the option).
 const (
 	DefaultControlExchange = "openstack"
 	defaultQueuesTTL       = 1800 * time.Second
@@ -128,42 +166,79 @@ const (
 	minBackoff             = 100 * time.Millisecond
 )
 
-// Validate reports settings oslo.messaging also refuses.
+// Validate reports settings oslo.messaging also refuses, and those that
+// cannot work.
 func (o Options) Validate() error {
-	if o.HAQueues && o.QuorumQueues {
-		return fmt.Errorf("%w: rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both", ErrInvalidOption)
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
+	switch {
+	case o.HAQueues && o.QuorumQueues:
+		return bad("rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both")
+	case o.HAQueues && o.TransientQuorumQueue:
+		return bad("rabbit_transient_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both")
+	case o.StreamFanout && !o.TransientQuorumQueue:
+		return bad("rabbit_stream_fanout needs rabbit_transient_quorum_queue")
+	case o.StreamFanout && o.PrefetchCount == 0:
+		return bad("rabbit_stream_fanout needs rabbit_qos_prefetch_count > 0: RabbitMQ refuses to consume a stream without one")
 	}
 	switch strings.ToLower(o.FailoverStrategy) {
 	case "", "round-robin", "shuffle":
 	default:
-		return fmt.Errorf("%w: kombu_failover_strategy %q (want round-robin or shuffle)", ErrInvalidOption, o.FailoverStrategy)
+		return bad("kombu_failover_strategy %q (want round-robin or shuffle)", o.FailoverStrategy)
 	}
 	switch strings.ToUpper(o.LoginMethod) {
-	case "", "AMQPLAIN", "PLAIN", "EXTERNAL":
+	case "", "AMQPLAIN", "PLAIN":
+	case "EXTERNAL":
+		if !o.TLS || o.TLSCertFile == "" {
+			return bad("rabbit_login_method EXTERNAL logs in with the TLS client certificate: it needs ssl and ssl_cert_file")
+		}
 	default:
-		return fmt.Errorf("%w: rabbit_login_method %q (want AMQPLAIN, PLAIN or EXTERNAL)", ErrInvalidOption, o.LoginMethod)
+		return bad("rabbit_login_method %q (want AMQPLAIN, PLAIN or EXTERNAL)", o.LoginMethod)
 	}
-	if o.TransientQueuesTTL < 0 || o.TransientQueuesTTL%time.Second != 0 {
-		return fmt.Errorf("%w: rabbit_transient_queues_ttl %v is not a positive number of seconds", ErrInvalidOption, o.TransientQueuesTTL)
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		return bad("ssl_cert_file and ssl_key_file go together: set both or neither")
+	}
+	if _, _, err := o.tlsVersion(); err != nil {
+		return bad("%v", err)
+	}
+	if o.TransientQueuesTTL%time.Second != 0 && o.TransientQueuesTTL > 0 {
+		return bad("rabbit_transient_queues_ttl %v is not a whole number of seconds", o.TransientQueuesTTL)
 	}
 	if o.TransientQueuesTTL/time.Millisecond > math.MaxInt32 {
-		return fmt.Errorf("%w: rabbit_transient_queues_ttl %v is too large", ErrInvalidOption, o.TransientQueuesTTL)
+		return bad("rabbit_transient_queues_ttl %v is too large", o.TransientQueuesTTL)
 	}
 	for _, v := range []struct {
 		name string
 		n    int
 	}{
 		{"rabbit_quorum_delivery_limit", o.QuorumDeliveryLimit},
-		{"rabbit_quroum_max_memory_length", o.QuorumMaxMemoryLength},
-		{"rabbit_quroum_max_memory_bytes", o.QuorumMaxMemoryBytes},
+		{"rabbit_quorum_max_memory_length", o.QuorumMaxMemoryLength},
+		{"rabbit_quorum_max_memory_bytes", o.QuorumMaxMemoryBytes},
 		{"rabbit_qos_prefetch_count", o.PrefetchCount},
 	} {
 		if v.n < 0 || v.n > math.MaxInt32 {
-			return fmt.Errorf("%w: %s %d out of range", ErrInvalidOption, v.name, v.n)
+			return bad("%s %d out of range", v.name, v.n)
 		}
 	}
 	if o.PrefetchCount > math.MaxUint16 {
-		return fmt.Errorf("%w: rabbit_qos_prefetch_count %d exceeds 65535", ErrInvalidOption, o.PrefetchCount)
+		return bad("rabbit_qos_prefetch_count %d exceeds 65535", o.PrefetchCount)
+	}
+	if o.Compression != "" {
+		c, err := compression.ForOption(o.Compression)
+		if err != nil {
+			return bad("kombu_compression: %v", err)
+		}
+		if !c.CanCompress() {
+			return bad("kombu_compression %s: wasmrpcd reads %s messages but cannot write them; choose gzip, lzma, zstd or brotli", o.Compression, c.Name())
+		}
+	}
+	if o.QueueManager {
+		for _, s := range []struct{ name, v string }{{"hostname", o.Hostname}, {"processname", o.ProcessName}} {
+			if strings.ContainsFunc(s.v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				return bad("%s %q holds blanks or control characters: it names queues", s.name, s.v)
+			}
+		}
 	}
 	return nil
 }
@@ -177,11 +252,13 @@ func (o Options) controlExchange() string {
 
 func (o Options) durable() bool { return o.DurableQueues || o.QuorumQueues }
 
+// transientDurable is whether reply and fanout queues and the fanout
+// exchanges are durable.
+func (o Options) transientDurable() bool { return o.TransientQuorumQueue || o.StreamFanout }
+
+// queuesTTL returns the x-expires of transient queues; 0 for none.
 func (o Options) queuesTTL() time.Duration {
-	if o.TransientQueuesTTL == 0 {
-		return defaultQueuesTTL
-	}
-	return o.TransientQueuesTTL
+	return orDefault(o.TransientQueuesTTL, defaultQueuesTTL)
 }
 
 func (o Options) heartbeat() time.Duration {
@@ -196,6 +273,16 @@ func (o Options) heartbeat() time.Duration {
 
 func (o Options) reconnectDelay() time.Duration {
 	return orDefault(o.ReconnectDelay, defaultReconnectDelay)
+}
+
+// reconnectPause is the pause after a lost connection or channel:
+// kombu_reconnect_delay and a random part of kombu_reconnect_splay.
+func (o Options) reconnectPause() time.Duration {
+	d := o.reconnectDelay()
+	if o.ReconnectSplay > 0 {
+		d += rand.N(o.ReconnectSplay)
+	}
+	return d
 }
 
 func (o Options) missingConsumerTimeout() time.Duration {
@@ -237,6 +324,19 @@ func (o Options) logger() *slog.Logger {
 	return o.Logger
 }
 
+// queueManagerPrefix returns "<hostname>:<processname>", the start of the
+// queue manager's names.
+func (o Options) queueManagerPrefix() string {
+	host, proc := o.Hostname, o.ProcessName
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	if proc == "" && len(os.Args) > 0 {
+		proc = filepath.Base(os.Args[0])
+	}
+	return host + ":" + proc
+}
+
 // orDefault maps 0 to def and a negative duration to 0.
 func orDefault(d, def time.Duration) time.Duration {
 	switch {
@@ -248,196 +348,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// optionSetter applies one URL query option.
-type optionSetter func(o *Options, v string) error
-
-// queryOptions lists every option oslo.messaging's rabbit driver accepts in
-// a transport URL's query. Those with a nil setter are accepted and have no
-// effect here (they tune Python's connection pool or threads).
-var queryOptions = map[string]optionSetter{
-	"amqp_durable_queues":                  boolOpt(func(o *Options) *bool { return &o.DurableQueues }),
-	"amqp_auto_delete":                     boolOpt(func(o *Options) *bool { return &o.AutoDelete }),
-	"rabbit_ha_queues":                     boolOpt(func(o *Options) *bool { return &o.HAQueues }),
-	"rabbit_quorum_queue":                  boolOpt(func(o *Options) *bool { return &o.QuorumQueues }),
-	"rabbit_quorum_delivery_limit":         intOpt(func(o *Options) *int { return &o.QuorumDeliveryLimit }),
-	"rabbit_quroum_max_memory_length":      intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }),
-	"rabbit_quroum_max_memory_bytes":       intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryBytes }),
-	"rabbit_transient_queues_ttl":          secondsOpt(func(o *Options) *time.Duration { return &o.TransientQueuesTTL }, 1),
-	"rabbit_qos_prefetch_count":            intOpt(func(o *Options) *int { return &o.PrefetchCount }),
-	"heartbeat_timeout_threshold":          heartbeatOpt,
-	"heartbeat_rate":                       nil,
-	"heartbeat_in_pthread":                 nil,
-	"kombu_reconnect_delay":                floatSecondsOpt(func(o *Options) *time.Duration { return &o.ReconnectDelay }),
-	"rabbit_retry_interval":                retryIntervalOpt,
-	"rabbit_retry_backoff":                 secondsOpt(func(o *Options) *time.Duration { return &o.RetryBackoff }, 0),
-	"rabbit_interval_max":                  secondsOpt(func(o *Options) *time.Duration { return &o.IntervalMax }, 0),
-	"kombu_failover_strategy":              strOpt(func(o *Options) *string { return &o.FailoverStrategy }),
-	"rabbit_login_method":                  strOpt(func(o *Options) *string { return &o.LoginMethod }),
-	"kombu_missing_consumer_retry_timeout": secondsOpt(func(o *Options) *time.Duration { return &o.MissingConsumerRetryTimeout }, 0),
-	"direct_mandatory_flag": func(o *Options, v string) error {
-		b, err := parseBool(v)
-		o.NoDirectMandatory = !b
-		return err
-	},
-	"enable_cancel_on_failover":         boolOpt(func(o *Options) *bool { return &o.CancelOnFailover }),
-	"ssl":                               boolOpt(func(o *Options) *bool { return &o.TLS }),
-	"ssl_ca_file":                       strOpt(func(o *Options) *string { return &o.TLSCAFile }),
-	"ssl_cert_file":                     strOpt(func(o *Options) *string { return &o.TLSCertFile }),
-	"ssl_key_file":                      strOpt(func(o *Options) *string { return &o.TLSKeyFile }),
-	"ssl_enforce_hostname_verification": boolOpt(func(o *Options) *bool { return &o.TLSVerifyHostname }),
-	"ssl_version":                       unsupportedUnlessEmpty,
-	"ssl_enforce_fips_mode":             unsupportedUnlessFalse,
-	"kombu_compression":                 unsupportedUnlessEmpty,
-	"rpc_conn_pool_size":                nil,
-	"conn_pool_min_size":                nil,
-	"conn_pool_ttl":                     nil,
-}
-
-// Apply returns o with the URL query's options applied over it, as
-// oslo.messaging lets a transport URL's query override the driver's
-// configuration. An option the rabbit driver does not know is an error,
-// as it is for oslo.messaging.
-func (o Options) Apply(query map[string]string) (Options, error) {
-	keys := make([]string, 0, len(query))
-	for k := range query {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		set, known := queryOptions[k]
-		if !known {
-			return o, fmt.Errorf("%w: no such option %q in group [oslo_messaging_rabbit]", ErrInvalidOption, k)
-		}
-		if set == nil {
-			continue
-		}
-		if err := set(&o, query[k]); err != nil {
-			return o, fmt.Errorf("%w: %s=%q: %v", ErrInvalidOption, k, query[k], err)
-		}
-	}
-	return o, o.Validate()
-}
-
-// parseBool accepts oslo.config's boolean spellings.
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "on", "yes":
-		return true, nil
-	case "false", "0", "off", "no":
-		return false, nil
-	}
-	return false, fmt.Errorf("unexpected boolean value")
-}
-
-func parseInt(v string) (int, error) {
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("not an integer")
-	}
-	return int(n), nil
-}
-
-func boolOpt(field func(*Options) *bool) optionSetter {
-	return func(o *Options, v string) error {
-		b, err := parseBool(v)
-		*field(o) = b
-		return err
-	}
-}
-
-func intOpt(field func(*Options) *int) optionSetter {
-	return func(o *Options, v string) error {
-		n, err := parseInt(v)
-		if err == nil && n < 0 {
-			err = fmt.Errorf("must not be negative")
-		}
-		*field(o) = n
-		return err
-	}
-}
-
-func strOpt(field func(*Options) *string) optionSetter {
-	return func(o *Options, v string) error {
-		*field(o) = v
-		return nil
-	}
-}
-
-// secondsOpt sets a duration from whole seconds; 0 becomes "none" (a
-// negative duration) where the option allows 0.
-func secondsOpt(field func(*Options) *time.Duration, min int) optionSetter {
-	return func(o *Options, v string) error {
-		n, err := parseInt(v)
-		if err != nil {
-			return err
-		}
-		if n < min {
-			return fmt.Errorf("must be at least %d", min)
-		}
-		d := time.Duration(n) * time.Second
-		if n == 0 {
-			d = -1
-		}
-		*field(o) = d
-		return nil
-	}
-}
-
-func floatSecondsOpt(field func(*Options) *time.Duration) optionSetter {
-	return func(o *Options, v string) error {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f < 0 || f > 4.5 || math.IsNaN(f) {
-			return fmt.Errorf("not a number of seconds in 0-4.5")
-		}
-		d := time.Duration(f * float64(time.Second))
-		if d == 0 {
-			d = -1
-		}
-		*field(o) = d
-		return nil
-	}
-}
-
-// retryIntervalOpt sets rabbit_retry_interval, whose 0 kombu replaces by 1 s.
-func retryIntervalOpt(o *Options, v string) error {
-	n, err := parseInt(v)
-	if err == nil && n < 0 {
-		err = fmt.Errorf("must not be negative")
-	}
-	o.RetryInterval = time.Duration(n) * time.Second
-	return err
-}
-
-func heartbeatOpt(o *Options, v string) error {
-	n, err := parseInt(v)
-	if err != nil {
-		return err
-	}
-	o.HeartbeatTimeout = time.Duration(n) * time.Second
-	if n <= 0 {
-		o.HeartbeatTimeout = -1
-	}
-	return nil
-}
-
-func unsupportedUnlessEmpty(_ *Options, v string) error {
-	if strings.TrimSpace(v) != "" {
-		return fmt.Errorf("not supported by wasmrpcd")
-	}
-	return nil
-}
-
-func unsupportedUnlessFalse(_ *Options, v string) error {
-	b, err := parseBool(v)
-	if err != nil {
-		return err
-	}
-	if b {
-		return fmt.Errorf("not supported by wasmrpcd")
-	}
-	return nil
-}
-
 // Options returns base with the URL's query options applied (see
 // Options.Apply).
-func (u *URL) Options(base Options) (Options, error) { return base.Apply(u.Query) }
+func (u *URL) Options(base Options) (Options, error) {
+	o, _, err := base.Apply(u.Query)
+	return o, err
+}

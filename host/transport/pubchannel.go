@@ -149,6 +149,7 @@ func (pc *pubChannel) send(ctx context.Context, m *publishing) (*pendingPublish,
 		ContentType:     ContentType,
 		ContentEncoding: ContentEncoding,
 		DeliveryMode:    amqp.Persistent,
+		Headers:         m.headers,
 		Body:            m.body,
 	}
 	if m.ttl > 0 {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // maxChannelRetries bounds how often one publish is retried after the
@@ -44,6 +46,7 @@ type publishing struct {
 	queue     *queueDecl   // declared and bound first when set (notifications)
 	key       string
 	body      []byte
+	headers   amqp.Table // nil or the compression header
 	mandatory bool
 	ttl       time.Duration
 	failFast  bool // ErrDisconnected rather than waiting for a connection

@@ -70,6 +70,13 @@ func newSupervisor(ctx context.Context, name string, u *URL, opts Options) (*sup
 			return nil, err
 		}
 		s.tls = cfg
+		if !opts.checksHostname() {
+			why := "no ssl_ca_file"
+			if opts.TLSCAFile != "" {
+				why = "ssl_enforce_hostname_verification is false"
+			}
+			s.log.Warn("TLS: the broker's certificate is checked against its CAs but not its host name", "why", why)
+		}
 	}
 	conn, err := s.connect(ctx)
 	if err != nil {
@@ -121,7 +128,7 @@ func (s *supervisor) run(conn *amqp.Connection) {
 		close(sess.lost)
 		s.mu.Unlock()
 
-		if !s.sleep(s.opts.reconnectDelay()) {
+		if !s.sleep(s.opts.reconnectPause()) {
 			return
 		}
 		c, err := s.connect(context.Background())
@@ -345,11 +352,17 @@ func connectionName(opts Options, purpose string) string {
 	return fmt.Sprintf("%s:%d:%s", prog, os.Getpid(), uuidHex())
 }
 
-// tlsConfig builds the TLS settings of oslo's ssl options: without a CA
-// file the broker's certificate is not checked; with one, its chain is,
-// and its host name too when TLSVerifyHostname.
+// tlsConfig builds the TLS settings of oslo's ssl options, as py-amqp
+// applies them: the broker's certificate must chain to the CAs of
+// ssl_ca_file, or to the system's roots without one; its host name is
+// checked too with a CA file, unless ssl_enforce_hostname_verification
+// is false.
 func tlsConfig(o Options) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	min, max, err := o.tlsVersion()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidOption, err)
+	}
+	cfg := &tls.Config{MinVersion: min, MaxVersion: max}
 	if o.TLSCertFile != "" || o.TLSKeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
 		if err != nil {
@@ -357,21 +370,21 @@ func tlsConfig(o Options) (*tls.Config, error) {
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	if o.TLSCAFile == "" {
-		cfg.InsecureSkipVerify = true // oslo: ssl without ssl_ca_file verifies nothing
-		return cfg, nil
+	var roots *x509.CertPool // nil: the system's
+	if o.TLSCAFile != "" {
+		pem, err := os.ReadFile(o.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ssl_ca_file: %v", ErrInvalidOption, err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: ssl_ca_file %s holds no PEM certificate", ErrInvalidOption, o.TLSCAFile)
+		}
+		cfg.RootCAs = roots
 	}
-	pem, err := os.ReadFile(o.TLSCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: ssl_ca_file: %v", ErrInvalidOption, err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%w: ssl_ca_file %s holds no PEM certificate", ErrInvalidOption, o.TLSCAFile)
-	}
-	cfg.RootCAs = roots
-	if !o.TLSVerifyHostname {
-		// Check the chain but not the name, as oslo does by default.
+	if !o.checksHostname() {
+		// Check the chain but not the name, as py-amqp does without a CA
+		// file or with ssl_enforce_hostname_verification=false.
 		cfg.InsecureSkipVerify = true
 		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {
@@ -394,4 +407,29 @@ func tlsConfig(o Options) (*tls.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// checksHostname reports whether TLS connections check the broker's host
+// name against its certificate: with a CA file, unless
+// ssl_enforce_hostname_verification is false.
+func (o Options) checksHostname() bool { return o.TLSCAFile != "" && !o.TLSSkipHostname }
+
+// tlsVersion returns the TLS versions of ssl_version (Python's ssl
+// protocol names).
+func (o Options) tlsVersion() (min, max uint16, err error) {
+	switch strings.ToLower(o.TLSVersion) {
+	case "", "sslv23", "tls", "tls_client":
+		return tls.VersionTLS12, 0, nil
+	case "tlsv1":
+		return tls.VersionTLS10, tls.VersionTLS10, nil
+	case "tlsv1_1":
+		return tls.VersionTLS11, tls.VersionTLS11, nil
+	case "tlsv1_2":
+		return tls.VersionTLS12, tls.VersionTLS12, nil
+	case "tlsv1_3":
+		return tls.VersionTLS13, tls.VersionTLS13, nil
+	case "sslv2", "sslv3":
+		return 0, 0, fmt.Errorf("ssl_version %s: SSL 2 and 3 are broken and not supported; use tlsv1_2 or leave it empty", o.TLSVersion)
+	}
+	return 0, 0, fmt.Errorf("ssl_version %q (want tlsv1, tlsv1_1, tlsv1_2, tlsv1_3 or sslv23)", o.TLSVersion)
 }

@@ -200,11 +200,13 @@ func TestTLSBroker(t *testing.T) {
 		opts  Options
 		fails string // in the error; "" connects
 	}{
-		{"no CA: the certificate is not checked, as oslo", "named", Options{}, ""},
-		{"CA, names not checked", "named", Options{TLSCAFile: ca.file}, ""},
-		{"CA of another authority", "named", Options{TLSCAFile: otherCA.file}, "certificate signed by unknown authority"},
-		{"hostname verified: the certificate does not name 127.0.0.1", "named", Options{TLSCAFile: ca.file, TLSVerifyHostname: true}, "doesn't contain any IP SANs"},
-		{"hostname verified: the certificate names 127.0.0.1", "ip", Options{TLSCAFile: ca.file, TLSVerifyHostname: true}, ""},
+		{"no CA: the certificate must chain to the system's roots, as with py-amqp", "named", Options{}, "certificate signed by unknown authority"},
+		{"CA, host name not checked", "named", Options{TLSCAFile: ca.file, TLSSkipHostname: true}, ""},
+		{"CA of another authority", "named", Options{TLSCAFile: otherCA.file, TLSSkipHostname: true}, "certificate signed by unknown authority"},
+		{"host name checked by default: the certificate does not name 127.0.0.1", "named", Options{TLSCAFile: ca.file}, "doesn't contain any IP SANs"},
+		{"host name checked by default: the certificate names 127.0.0.1", "ip", Options{TLSCAFile: ca.file}, ""},
+		{"TLS 1.3 only", "ip", Options{TLSCAFile: ca.file, TLSVersion: "tlsv1_3"}, ""},
+		{"TLS 1.1 only: the front refuses it", "ip", Options{TLSCAFile: ca.file, TLSVersion: "tlsv1_1"}, "protocol version"},
 		{"client certificate required and given", "client-auth", Options{TLSCAFile: ca.file, TLSCertFile: clientCert, TLSKeyFile: clientKey}, ""},
 		{"client certificate required, none given", "client-auth", Options{TLSCAFile: ca.file}, "certificate required"},
 		// Go's client sends no certificate the front's CAs did not sign.

@@ -3,6 +3,10 @@ package transport
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
 )
 
 // Exchange kinds.
@@ -33,9 +37,10 @@ type queueDecl struct {
 	BindingKey string
 }
 
-// The declarations below are those of oslo.messaging 14.0.3's
-// impl_rabbit.py, function by function; docs/WIRE-TOPOLOGY.md records the
-// result as the broker lists it.
+// The declarations below are those of oslo.messaging 18.1.0's
+// impl_rabbit.py (14.0.3's with its new options at their defaults),
+// function by function; docs/WIRE-TOPOLOGY.md records the result as the
+// broker lists it.
 
 // topicExchange is the exchange of Connection.topic_send, notify_send and
 // declare_topic_consumer.
@@ -47,9 +52,9 @@ func (o Options) topicExchange(name string) exchangeDecl {
 }
 
 // fanoutExchange is the exchange of Connection.fanout_send and
-// declare_fanout_consumer.
-func fanoutExchange(topic string) exchangeDecl {
-	return exchangeDecl{Name: topic + "_fanout", Kind: kindFanout, Durable: false, AutoDelete: true}
+// declare_fanout_consumer, durable with the transient quorum queues.
+func (o Options) fanoutExchange(topic string) exchangeDecl {
+	return exchangeDecl{Name: topic + "_fanout", Kind: kindFanout, Durable: o.transientDurable(), AutoDelete: true}
 }
 
 // topicQueue is Connection.declare_topic_consumer: the RPC server's topic
@@ -64,46 +69,54 @@ func (o Options) topicQueue(exchange, routingKey, queueName string) queueDecl {
 		Name:       queueName,
 		Durable:    o.durable(),
 		AutoDelete: o.AutoDelete,
-		Args:       o.queueArgs(false, true),
+		Args:       o.queueArgs(false, o.QuorumQueues),
 		Exchange:   o.topicExchange(exchange),
 		BindingKey: routingKey,
 	}
 }
 
-// fanoutQueue is Connection.declare_fanout_consumer: a queue of this server
-// only, "<topic>_fanout_<uuid hex>", bound to the fanout exchange.
-func (o Options) fanoutQueue(topic string) queueDecl {
-	return queueDecl{
-		Name:       topic + "_fanout_" + uuidHex(),
-		Durable:    false,
-		AutoDelete: false,
-		Args:       o.queueArgs(true, false),
-		Exchange:   fanoutExchange(topic),
+// fanoutQueue is Connection.declare_fanout_consumer: a queue of this
+// server only, named "<topic>_fanout_" and unique, bound to the fanout
+// exchange; with StreamFanout, the stream "<topic>_fanout" every server of
+// the topic shares.
+func (o Options) fanoutQueue(topic, unique string) queueDecl {
+	q := queueDecl{
+		Name:       topic + "_fanout_" + unique,
+		Durable:    o.transientDurable(),
+		Args:       o.queueArgs(true, o.TransientQuorumQueue),
+		Exchange:   o.fanoutExchange(topic),
 		BindingKey: topic,
 	}
+	if o.StreamFanout {
+		q.Name = topic + "_fanout"
+		q.Args = map[string]any{"x-queue-type": "stream"}
+		if ttl := o.queuesTTL(); ttl > 0 {
+			q.Args["x-max-age"] = strconv.FormatInt(int64(ttl/time.Second), 10) + "s"
+		}
+	}
+	return q
 }
 
 // replyQueue is Connection.declare_direct_consumer: the RPC client's reply
 // queue, on the default exchange.
 func (o Options) replyQueue(name string) queueDecl {
 	return queueDecl{
-		Name:       name,
-		Durable:    false,
-		AutoDelete: false,
-		Args:       o.queueArgs(true, false),
-		Exchange:   exchangeDecl{Name: "", Kind: kindDirect},
+		Name:     name,
+		Durable:  o.TransientQuorumQueue,
+		Args:     o.queueArgs(true, o.TransientQuorumQueue),
+		Exchange: exchangeDecl{Name: "", Kind: kindDirect},
 	}
 }
 
-// queueArgs is _get_queue_arguments: x-ha-policy, the quorum arguments
-// (only where the consumer passes rabbit_quorum_queue: topic and
-// notification queues) and x-expires (only for reply and fanout queues).
+// queueArgs is _get_queue_arguments (without the stream case, which
+// fanoutQueue handles): x-ha-policy, the quorum arguments when quorum, and
+// x-expires when expires and a TTL is set.
 func (o Options) queueArgs(expires, quorum bool) map[string]any {
 	args := map[string]any{}
 	if o.HAQueues {
 		args["x-ha-policy"] = "all"
 	}
-	if quorum && o.QuorumQueues {
+	if quorum {
 		args["x-queue-type"] = "quorum"
 		if o.QuorumDeliveryLimit > 0 {
 			args["x-delivery-limit"] = int32(o.QuorumDeliveryLimit)
@@ -115,28 +128,47 @@ func (o Options) queueArgs(expires, quorum bool) map[string]any {
 			args["x-max-in-memory-bytes"] = int32(o.QuorumMaxMemoryBytes)
 		}
 	}
-	if expires {
-		args["x-expires"] = int32(o.queuesTTL().Milliseconds())
+	if ttl := o.queuesTTL(); expires && ttl > 0 {
+		args["x-expires"] = int32(ttl.Milliseconds())
 	}
 	return args
 }
 
-// consumerArgs are the basic.consume arguments of every consumer.
-func (o Options) consumerArgs() map[string]any {
-	if o.CancelOnFailover {
+// deletedOnClose returns the name of the fanout queue q that its
+// listener deletes when it closes, as oslo's Connection.close does: ""
+// for a shared stream and for the queue manager's names, which a
+// restarted process declares again.
+func (o Options) deletedOnClose(q queueDecl) string {
+	if o.StreamFanout || o.QueueManager {
+		return ""
+	}
+	return q.Name
+}
+
+// isStream reports whether q is a stream.
+func (q queueDecl) isStream() bool { return q.Args["x-queue-type"] == "stream" }
+
+// consumerArgs are the basic.consume arguments of q's consumer: its
+// offset for a stream, x-cancel-on-ha-failover for a classic queue when
+// CancelOnFailover (RabbitMQ refuses it on quorum queues and streams).
+func (o Options) consumerArgs(q queueDecl, streamOffset any) map[string]any {
+	switch {
+	case q.isStream():
+		return map[string]any{"x-stream-offset": streamOffset}
+	case o.CancelOnFailover && q.Args["x-queue-type"] == nil:
 		return map[string]any{"x-cancel-on-ha-failover": true}
 	}
 	return nil
 }
 
 // rpcQueues are the three queues an RPC server consumes (amqpdriver's
-// listen): topic and topic.server on the target's exchange, and a fresh
-// fanout queue.
-func (o Options) rpcQueues(t Target) []queueDecl {
+// listen): topic and topic.server on the target's exchange, and a fanout
+// queue whose name ends with unique.
+func (o Options) rpcQueues(t Target, unique string) []queueDecl {
 	return []queueDecl{
 		o.topicQueue(t.Exchange, t.Topic, ""),
 		o.topicQueue(t.Exchange, t.Topic+"."+t.Server, ""),
-		o.fanoutQueue(t.Topic),
+		o.fanoutQueue(t.Topic, unique),
 	}
 }
 
@@ -163,4 +195,30 @@ func uuidHex() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return hex.EncodeToString(b[:])
+}
+
+// queueNames names the reply and fanout queues of one transport: a random
+// UUID each, or with the queue manager "<hostname>:<processname>:<n>",
+// n counting from 1 for each prefix (a reply queue, a topic's fanout
+// queue), so that a daemon that starts its listeners again after a
+// restart declares the same queues, whatever order they start in.
+type queueNames struct {
+	opts Options
+
+	mu    sync.Mutex
+	count map[string]int
+}
+
+// unique returns the unique part of the next queue name after prefix.
+func (n *queueNames) unique(prefix string) string {
+	if !n.opts.QueueManager {
+		return uuidHex()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.count == nil {
+		n.count = map[string]int{}
+	}
+	n.count[prefix]++
+	return fmt.Sprintf("%s:%d", n.opts.queueManagerPrefix(), n.count[prefix])
 }

@@ -162,7 +162,9 @@ func parseHost(part string) (Host, error) {
 	if port != "" {
 		n, err := strconv.ParseUint(port, 10, 16)
 		if err != nil || n == 0 {
-			return Host{}, fmt.Errorf("%w: host %q: port %q is not a number in 1-65535", ErrInvalidURL, h.Hostname, port)
+			// Quote neither: in a part without '@', they may be a user
+			// name and a piece of a password holding ',' or '/'.
+			return Host{}, fmt.Errorf("%w: a host's port is not a number in 1-65535 (a user name or password holding ',', '/', ':' or '@' must be percent-encoded)", ErrInvalidURL)
 		}
 		h.Port = int(n)
 	}
