@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -31,19 +30,16 @@ const defaultURL = "rabbit://guest:guest@127.0.0.1:5672/"
 // rpcFlags are the flags of call, cast and bench: where requests go and
 // how they are sent.
 type rpcFlags struct {
-	url, exchange, topic, server, namespace, version string
-	timeout                                          time.Duration
-	retry                                            int
-	context                                          string
-	publishChannels                                  int
+	broker                                      brokerFlags
+	exchange, topic, server, namespace, version string
+	timeout                                     time.Duration
+	retry                                       int
+	context                                     string
+	publishChannels                             int
 }
 
 func (f *rpcFlags) register(fs *flag.FlagSet) {
-	url := os.Getenv("WASMRPCD_URL")
-	if url == "" {
-		url = defaultURL
-	}
-	fs.StringVar(&f.url, "url", url, "transport `URL` ($WASMRPCD_URL when set)")
+	f.broker.register(fs)
 	fs.StringVar(&f.exchange, "exchange", "", "the target's topic `exchange` (default: the URL's control exchange, openstack)")
 	fs.StringVar(&f.topic, "topic", "", "the target's `topic` (required)")
 	fs.StringVar(&f.server, "server", "", "send to this `server` only (topic.server)")
@@ -75,7 +71,11 @@ func (f *rpcFlags) dial(ctx context.Context, stderr io.Writer) (transport.Transp
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	t, err := transport.Open(ctx, f.url, transport.Options{Logger: log, PublishChannels: f.publishChannels})
+	url, opts, err := f.broker.transport(transport.Options{Logger: log, PublishChannels: f.publishChannels}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	t, err := transport.Open(ctx, url, opts)
 	switch {
 	case errors.Is(err, transport.ErrInvalidURL) || errors.Is(err, transport.ErrInvalidOption):
 		return nil, fmt.Errorf("%w: --url: %w", errUsage, err)

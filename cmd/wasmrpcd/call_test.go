@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -194,6 +195,22 @@ func TestCallCommand(t *testing.T) {
 		code, _, stderr := wasmrpcd("call", "--url", "rabbit://guest:guest@127.0.0.1:1/", "--timeout", "1s", "--topic", "t", "echo")
 		if code != 4 || !strings.Contains(stderr, "cannot reach the broker") {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+	t.Run("the broker of an oslo config file", func(t *testing.T) {
+		conf := filepath.Join(t.TempDir(), "cinder.conf")
+		ini := "[DEFAULT]\ntransport_url = " + p.url + "\ncontrol_exchange = " + p.exchange +
+			"\n\n[oslo_messaging_rabbit]\nkombu_compression = gzip\nnot_an_option = 1\n"
+		if err := os.WriteFile(conf, []byte(ini), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := wasmrpcd("call", "--oslo-config", conf, "--topic", p.topic, "echo", `{"value": "compressed"}`)
+		if code != 0 || stdout != `"compressed"`+"\n" || !strings.Contains(stderr, "not_an_option is no option") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		code, _, stderr = wasmrpcd("call", "--oslo-config", conf+".missing", "--topic", p.topic, "echo")
+		if code != 2 || !strings.Contains(stderr, "--oslo-config") {
+			t.Fatalf("missing file: exit %d, stderr %q", code, stderr)
 		}
 	})
 	t.Run("bad url", func(t *testing.T) {

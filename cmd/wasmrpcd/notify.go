@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -25,11 +24,8 @@ const defaultPublisherID = "wasmrpcd"
 // broker has it. It prints nothing on success.
 func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("notify", stderr)
-	url := os.Getenv("WASMRPCD_URL")
-	if url == "" {
-		url = defaultURL
-	}
-	fs.StringVar(&url, "url", url, "transport `URL` (default $WASMRPCD_URL or "+defaultURL+")")
+	var broker brokerFlags
+	broker.register(fs)
 	exchange := fs.String("exchange", "", "the control `exchange` notifications go to (default "+transport.DefaultControlExchange+")")
 	topics := fs.String("topic", notify.DefaultTopic, "the notification `topic`; several separated by commas, as oslo's topics option")
 	publisherID := fs.String("publisher-id", defaultPublisherID, "the notification's publisher_id, such as compute.host1")
@@ -85,7 +81,11 @@ func runNotify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sendCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	t, err := transport.Open(sendCtx, url, transport.Options{Logger: log, ControlExchange: *exchange})
+	url, topts, err := broker.transport(transport.Options{Logger: log, ControlExchange: *exchange}, stderr)
+	if err != nil {
+		return err
+	}
+	t, err := transport.Open(sendCtx, url, topts)
 	switch {
 	case errors.Is(err, transport.ErrInvalidURL) || errors.Is(err, transport.ErrInvalidOption):
 		return fmt.Errorf("%w: --url: %w", errUsage, err)

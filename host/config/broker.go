@@ -70,26 +70,63 @@ func (c *Config) completeBroker(g given, e env) []Problem {
 	if c.OsloConfigFile == "" {
 		return problems
 	}
-	f, err := readOsloFile(c.OsloConfigFile)
+	oc, err := ReadOsloConfig(c.OsloConfigFile)
 	if err != nil {
 		add("oslo_config_file", "%v", err)
 		return problems
 	}
-	fail := func(err error) { add("oslo_config_file", "%v", err) }
-	at := func(line int) string { return fmt.Sprintf("%s:%d", c.OsloConfigFile, line) }
+	for _, w := range oc.Warnings {
+		c.loadWarnings = append(c.loadWarnings, Problem{Line: c.lines["oslo_config_file"], Path: "oslo_config_file", Message: w})
+	}
 	if c.TransportURL == "" && len(sources) == 0 {
-		if v, _, ok, err := f.get("DEFAULT", "transport_url"); err != nil {
-			fail(err)
-		} else if ok {
-			c.TransportURL = v
+		c.TransportURL = oc.TransportURL
+	}
+	if !g.controlExchange && oc.ControlExchange != "" {
+		c.ControlExchange = oc.ControlExchange
+	}
+	for k, v := range oc.Rabbit {
+		if _, set := c.Rabbit[k]; !set { // the config file's own value wins
+			c.Rabbit[k] = v
+			c.rabbitFrom[k] = oc.From[k]
 		}
 	}
-	if !g.controlExchange {
-		if v, _, ok, err := f.get("DEFAULT", "control_exchange"); err != nil {
-			fail(err)
-		} else if ok {
-			c.ControlExchange = v
+	return problems
+}
+
+// OsloConfig is what an oslo.config file says of the broker.
+type OsloConfig struct {
+	// TransportURL and ControlExchange are [DEFAULT]'s; "" when absent.
+	TransportURL, ControlExchange string
+	// Rabbit holds the [oslo_messaging_rabbit] options it sets, checked
+	// against transport.RabbitOptions (relative paths resolved against
+	// the file's directory).
+	Rabbit map[string]string
+	// From says on which "file:line" each option of Rabbit is set.
+	From map[string]string
+	// Warnings name the options of [oslo_messaging_rabbit] that the rabbit
+	// driver does not have: oslo.config ignores them, and so does this.
+	Warnings []string
+}
+
+// ReadOsloConfig reads the broker's settings from an oslo.config file,
+// such as /etc/cinder/cinder.conf, as oslo.config reads them.
+func ReadOsloConfig(path string) (*OsloConfig, error) {
+	f, err := readOsloFile(path)
+	if err != nil {
+		return nil, err
+	}
+	oc := &OsloConfig{Rabbit: map[string]string{}, From: map[string]string{}}
+	at := func(line int) string { return fmt.Sprintf("%s:%d", path, line) }
+	var errs []error
+	for _, d := range []struct {
+		key string
+		dst *string
+	}{{"transport_url", &oc.TransportURL}, {"control_exchange", &oc.ControlExchange}} {
+		v, _, _, err := f.get("DEFAULT", d.key)
+		if err != nil {
+			errs = append(errs, err)
 		}
+		*d.dst = v
 	}
 	keys := make([]string, 0, len(f.sections[osloRabbitGroup]))
 	for k := range f.sections[osloRabbitGroup] {
@@ -97,32 +134,26 @@ func (c *Config) completeBroker(g given, e env) []Problem {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if _, set := c.Rabbit[k]; set {
-			continue // the config file's own value wins
-		}
 		v, line, _, err := f.get(osloRabbitGroup, k)
 		if err != nil {
-			fail(err)
+			errs = append(errs, err)
 			continue
 		}
 		opt, known := transport.LookupRabbitOption(k)
 		if !known {
-			// oslo.config ignores options nobody registered.
-			c.loadWarnings = append(c.loadWarnings, Problem{Line: c.lines["oslo_config_file"], Path: "oslo_config_file",
-				Message: fmt.Sprintf("%s: [%s] %s is no option of oslo.messaging's rabbit driver; ignored", at(line), osloRabbitGroup, k)})
+			oc.Warnings = append(oc.Warnings, fmt.Sprintf("%s: [%s] %s is no option of oslo.messaging's rabbit driver; ignored", at(line), osloRabbitGroup, k))
 			continue
 		}
 		if err := opt.Check(v); err != nil {
-			fail(fmt.Errorf("%s: [%s] %s: %v", at(line), osloRabbitGroup, k, err))
+			errs = append(errs, fmt.Errorf("%s: [%s] %s: %v", at(line), osloRabbitGroup, k, err))
 			continue
 		}
 		if opt.Type == "path" && v != "" {
-			v = resolve(dirOf(c.OsloConfigFile), v)
+			v = resolve(dirOf(path), v)
 		}
-		c.Rabbit[k] = v
-		c.rabbitFrom[k] = at(line)
+		oc.Rabbit[k], oc.From[k] = v, at(line)
 	}
-	return problems
+	return oc, errors.Join(errs...)
 }
 
 // where names the line of the file a key path was read from.

@@ -67,11 +67,12 @@ func (r *replies) start(ctx context.Context) (string, error) {
 	if err := r.closedErr(); err != nil {
 		return "", err
 	}
-	name := transport.NewReplyQueueName()
-	l, err := r.t.ListenReplies(ctx, name)
+	// The transport names it: reply_<uuid>, or the queue manager's name.
+	l, err := r.t.ListenReplies(ctx, "")
 	if err != nil {
 		return "", fmt.Errorf("rpc: reply queue: %w", err)
 	}
+	name := l.Queues()[0]
 	r.listener = l
 	r.routing.Add(1)
 	go r.route(l)

@@ -28,8 +28,10 @@ type Transport interface {
 	// target.Topic+"_fanout". Topic and Server must not be empty.
 	ListenRPC(ctx context.Context, target Target) (Listener, error)
 	// ListenReplies declares the reply queue named queue on the default
-	// exchange and consumes it. An RPC client uses one reply queue (see
-	// NewReplyQueueName) for all its calls.
+	// exchange and consumes it; with queue "" the transport names it as
+	// oslo's driver does ("reply_" and a UUID, or the queue manager's
+	// name), and Queues tells the name. An RPC client uses one reply queue
+	// for all its calls.
 	ListenReplies(ctx context.Context, queue string) (Listener, error)
 	// ListenNotifications declares one queue per target, bound with the
 	// routing key topic.priority: named after that routing key (shared by
