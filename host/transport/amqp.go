@@ -17,8 +17,8 @@ import (
 // channels) and one for listening (a channel per listener), so that a
 // broker blocking publishers does not stall consumers and their acks.
 type AMQP struct {
-	url  *URL
-	opts Options
+	url   *URL
+	opts  Options
 	send  *supervisor
 	recv  *supervisor
 	pub   *publisher
