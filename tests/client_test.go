@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // Request is one request of the Python oslo.messaging client
@@ -124,12 +126,19 @@ type pyClient struct {
 	closed  bool
 }
 
-// startClient starts a Python client on the control exchange of n with
-// the broker URL's query (oslo driver options, may be empty). It stops at
-// the end of the test, and its reply queue is deleted.
+// startClient starts a Python client of Debian's oslo.messaging
+// (oslopeer.Debian) on the control exchange of n with the broker URL's
+// query (oslo driver options, may be empty). It stops at the end of the
+// test, and its reply queue is deleted.
 func startClient(t *testing.T, n *names, exchange, query string) *pyClient {
 	t.Helper()
-	cmd := exec.Command(python, filepath.Join(repoRoot, "tests/python/rpc_client.py"), rabbitURL(query), exchange)
+	return startPeerClient(t, oslopeer.Debian, n, exchange, query)
+}
+
+// startPeerClient is startClient with the oslo.messaging of peer.
+func startPeerClient(t *testing.T, peer oslopeer.Peer, n *names, exchange, query string) *pyClient {
+	t.Helper()
+	cmd := peer.Command(filepath.Join(repoRoot, "tests/python/rpc_client.py"), rabbitURL(query), exchange)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // TestCallerDeadline sends a call whose message expires (oslo's client
@@ -15,10 +17,14 @@ import (
 // own: a caller still waiting would raise that (a TimeoutError) instead of
 // MessagingTimeout, which is what oslo callers catch.
 func TestCallerDeadline(t *testing.T) {
+	oslopeer.Run(t, testCallerDeadline)
+}
+
+func testCallerDeadline(t *testing.T, peer oslopeer.Peer) {
 	n := newNames(t)
 	ex := n.exchange()
 	pyTopic, wasmTopic := n.topic("py", "s1"), n.topic("wasm", "s1")
-	py := startPyServer(t, ex, pyTopic, "s1", pyServerOptions{})
+	py := startPyServer(t, peer, ex, pyTopic, "s1", pyServerOptions{})
 	d := startDaemon(t, testkitConfig(ex, wasmTopic, "s1"))
 	t.Cleanup(func() { stopAll(func() { py.stop() }, d.stop) })
 	raw := newRawClient(t)

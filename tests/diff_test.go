@@ -5,13 +5,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // diffEnv is the set-up of the differential tests: on one control
 // exchange, Python oslo.messaging servers and wasmrpcd daemons serving
 // testkit on separate topics, the same server names on both sides, and one
-// Python client.
+// Python client, all Python of one peer.
 type diffEnv struct {
+	peer   oslopeer.Peer
 	names  *names
 	client *pyClient
 	// topics of each side, by target kind: "" is testkit 1.5; "v16" is
@@ -25,25 +28,27 @@ type diffEnv struct {
 // diffServers are the server names of each side: two, for fanout.
 var diffServers = []string{"s1", "s2"}
 
-// newDiffEnv starts the servers of both sides and the client.
-func newDiffEnv(t *testing.T) *diffEnv {
+// newDiffEnv starts the servers of both sides and the client, the Python
+// ones of peer.
+func newDiffEnv(t *testing.T, peer oslopeer.Peer) *diffEnv {
 	t.Helper()
 	n := newNames(t)
 	ex := n.exchange()
 	e := &diffEnv{
+		peer:  peer,
 		names: n,
 		py:    map[string]string{"": n.topic("py", diffServers...), "v16": n.topic("py16", diffServers[0])},
 		wasm:  map[string]string{"": n.topic("wasm", diffServers...), "v16": n.topic("wasm16", diffServers...)},
 	}
 	for _, s := range diffServers {
-		e.pyServers = append(e.pyServers, startPyServer(t, ex, e.py[""], s, pyServerOptions{LogCalls: true}))
+		e.pyServers = append(e.pyServers, startPyServer(t, peer, ex, e.py[""], s, pyServerOptions{LogCalls: true}))
 		cfg := testkitConfig(ex, e.wasm[""], s)
 		cfg.Modules = append(cfg.Modules, moduleConfig{
 			Name: "testkit16", Topic: e.wasm["v16"], Files: []string{modules.testkit, modules.testkit16},
 		})
 		e.daemons = append(e.daemons, startDaemon(t, cfg))
 	}
-	e.pyServers = append(e.pyServers, startPyServer(t, ex, e.py["v16"], diffServers[0], pyServerOptions{Version: "1.6"}))
+	e.pyServers = append(e.pyServers, startPyServer(t, peer, ex, e.py["v16"], diffServers[0], pyServerOptions{Version: "1.6"}))
 	t.Cleanup(func() {
 		var stops []func()
 		for _, s := range e.pyServers {
@@ -54,7 +59,7 @@ func newDiffEnv(t *testing.T) *diffEnv {
 		}
 		stopAll(stops...)
 	})
-	e.client = startClient(t, n, ex, "")
+	e.client = startPeerClient(t, peer, n, ex, "")
 	return e
 }
 
@@ -136,11 +141,13 @@ func (e *diffEnv) run(t *testing.T, cases []diffCase) {
 
 // TestDifferential runs the same requests against Python oslo.messaging
 // servers and wasmrpcd daemons serving testkit, through one Python client,
-// and requires the outcomes to be equal.
+// and requires the outcomes to be equal; once with each reference peer.
 func TestDifferential(t *testing.T) {
-	e := newDiffEnv(t)
-	t.Run("calls", func(t *testing.T) { e.run(t, callCases()) })
-	t.Run("timeouts", func(t *testing.T) { e.run(t, timeoutCases()) })
-	t.Run("concurrent callers", e.testConcurrent)
-	t.Run("targets", e.testTargets)
+	oslopeer.Run(t, func(t *testing.T, p oslopeer.Peer) {
+		e := newDiffEnv(t, p)
+		t.Run("calls", func(t *testing.T) { e.run(t, callCases()) })
+		t.Run("timeouts", func(t *testing.T) { e.run(t, timeoutCases()) })
+		t.Run("concurrent callers", e.testConcurrent)
+		t.Run("targets", e.testTargets)
+	})
 }

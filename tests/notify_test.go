@@ -2,11 +2,15 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // The notification chain: a notifier sends an info notification to a
@@ -44,14 +48,14 @@ type chain struct {
 }
 
 // newChain makes the test's names on exchange (a word) and starts the
-// testkit_seen listener.
-func newChain(t *testing.T, n *names, exchange string) *chain {
+// testkit_seen listener of peer.
+func newChain(t *testing.T, peer oslopeer.Peer, n *names, exchange string) *chain {
 	t.Helper()
 	c := &chain{n: n, exchange: n.prefix + "_" + exchange, seenPool: n.prefix + "_" + exchange + "_seen"}
 	n.addExchange(c.exchange)
 	n.addQueue(seenTopic + ".info")
 	n.addQueue(c.seenPool)
-	c.seen = startPyListener(t, c.exchange, seenTopic, pyListenerOptions{Pool: c.seenPool})
+	c.seen = startPyListener(t, peer, c.exchange, seenTopic, pyListenerOptions{Pool: c.seenPool})
 	return c
 }
 
@@ -103,16 +107,67 @@ func cliNotify(t *testing.T, exchange, topic string, ns ...pyNotification) {
 // sender sends notifications to topic of exchange.
 type sender func(t *testing.T, exchange, topic string, ns ...pyNotification)
 
+// sendsContext reports whether peer's Notifier sends the safe keys of a
+// dict context (user_id, request_id…), Debian 14.0.3's backported
+// whitelist. 18.1.0 sends no context at all for a dict
+// (notifier._sanitize_context turns it into {}; a RequestContext fares no
+// better with Debian's oslo.context 5.0.0, which lacks redacted_copy): the
+// listener gets {"client_timeout": null}, and the tests tell its
+// notifications apart by payload (notification.key).
+func sendsContext(peer oslopeer.Peer) bool { return peer.Name == oslopeer.V14 }
+
+// key identifies a notification of a test: its context's request_id, or
+// with byPayload its payload (canonical JSON).
+func (n notification) key(t *testing.T, byPayload bool) string {
+	t.Helper()
+	if byPayload {
+		return canonicalJSON(t, n.Payload)
+	}
+	return n.requestID()
+}
+
+// key is notification.key of what a listener gets of n.
+func (n pyNotification) key(t *testing.T, byPayload bool) string {
+	t.Helper()
+	if byPayload {
+		return canonicalJSON(t, pyJSON([]byte(n.Payload)))
+	}
+	return n.requestID(t)
+}
+
+// canonicalJSON returns JSON text as Go writes its value: object keys
+// sorted, numbers as written (see jsonValue).
+func canonicalJSON(t *testing.T, text []byte) string {
+	t.Helper()
+	v, err := jsonValue(text)
+	if err != nil {
+		t.Fatalf("%s: %v", text, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestNotifyChain(t *testing.T) {
+	oslopeer.Run(t, testNotifyChain)
+}
+
+func testNotifyChain(t *testing.T, peer oslopeer.Peer) {
 	for _, s := range []struct {
 		name string
 		send sender
+		// keeps says whether the module gets the safe keys of the context.
+		keeps bool
 	}{
-		{"python notifier", pyNotify},
-		{"wasmrpcd notify", cliNotify},
+		{"python notifier", func(t *testing.T, exchange, topic string, ns ...pyNotification) {
+			pyNotify(t, peer, exchange, topic, ns...)
+		}, sendsContext(peer)},
+		{"wasmrpcd notify", cliNotify, true},
 	} {
 		t.Run(s.name, func(t *testing.T) {
-			c := newChain(t, newNames(t), "x")
+			c := newChain(t, peer, newNames(t), "x")
 			topic := c.topic("volumes")
 			d := c.startDaemon(t, topic, nil, []string{seenTopic})
 			s.send(t, c.exchange, topic,
@@ -123,15 +178,26 @@ func TestNotifyChain(t *testing.T) {
 					Ctxt:    `{"request_id": "req-1", "user_id": "u1", "roles": ["admin", "member"], "is_admin": false, "auth_token": "secret", "custom": 1}`,
 					Payload: variedPayload},
 			)
-			got := c.seen.wait("testkit.seen", func(n notification) bool { return n.requestID() == "req-1" })
 			want := notification{Priority: "info", PublisherID: "testkit", EventType: "testkit.seen", Payload: []byte(pyJSON([]byte(variedPayload)))}
+			got := c.seen.wait("testkit.seen", func(n notification) bool {
+				if !s.keeps {
+					return jsonEqual(n.Payload, want.Payload) // the only info testkit.* notification
+				}
+				return n.requestID() == "req-1"
+			})
 			if got.Priority != want.Priority || got.PublisherID != want.PublisherID || got.EventType != want.EventType {
 				t.Errorf("got %v, want info testkit.seen from testkit", got)
 			}
 			if !jsonEqual(got.Payload, want.Payload) {
 				t.Errorf("payload\n%s\nwant\n%s", got.Payload, want.Payload)
 			}
-			for key, value := range map[string]string{"user_id": `"u1"`, "roles": `["admin", "member"]`, "is_admin": "false", "auth_token": "", "custom": ""} {
+			ctxt := map[string]string{"user_id": `"u1"`, "roles": `["admin", "member"]`, "is_admin": "false", "auth_token": "", "custom": ""}
+			if !s.keeps {
+				// The module got no context (see sendsContext), and
+				// passes on none.
+				ctxt = map[string]string{"request_id": "", "user_id": "", "roles": "", "is_admin": "", "auth_token": "", "custom": ""}
+			}
+			for key, value := range ctxt {
 				if v := got.ctxtValue(key); !jsonEqual([]byte(v), []byte(value)) && v != value {
 					t.Errorf("context %s: %s, want %q (the notifiers keep only oslo's safe keys)", key, v, value)
 				}
@@ -179,28 +245,36 @@ var chainCases = []struct {
 }
 
 func TestNotifyChainDifferential(t *testing.T) {
+	oslopeer.Run(t, testNotifyChainDifferential)
+}
+
+func testNotifyChainDifferential(t *testing.T, peer oslopeer.Peer) {
 	n := newNames(t)
+	byPayload := !sendsContext(peer)
 	var ns []pyNotification
 	var want []string
 	for _, c := range chainCases {
 		ns = append(ns, c.n)
 		if c.emits {
-			want = append(want, c.n.requestID(t))
+			want = append(want, c.n.key(t, byPayload))
 		}
 	}
 	slices.Sort(want)
+	if len(slices.Compact(slices.Clone(want))) != len(want) {
+		t.Fatalf("the cases that emit do not have distinct keys: %q", want)
+	}
 
 	// wasmrpcd serving testkit, and a Python listener serving the
 	// reference endpoint, each on a control exchange of its own.
-	wc := newChain(t, n, "wasm")
+	wc := newChain(t, peer, n, "wasm")
 	wtopic := wc.topic("wasm_volumes")
 	d := wc.startDaemon(t, wtopic, nil, []string{seenTopic})
-	pc := newChain(t, n, "py")
+	pc := newChain(t, peer, n, "py")
 	ptopic := pc.topic("py_volumes")
-	ref := startPyListener(t, pc.exchange, ptopic, pyListenerOptions{Testkit: true})
+	ref := startPyListener(t, peer, pc.exchange, ptopic, pyListenerOptions{Testkit: true})
 
-	pyNotify(t, wc.exchange, wtopic, ns...)
-	pyNotify(t, pc.exchange, ptopic, ns...)
+	pyNotify(t, peer, wc.exchange, wtopic, ns...)
+	pyNotify(t, peer, pc.exchange, ptopic, ns...)
 	waitDrained(t, wtopic+".info", ptopic+".info", ptopic+".warn", ptopic+".error")
 	waitDrained(t, wc.seenPool, pc.seenPool)
 	d.stop()
@@ -212,7 +286,7 @@ func TestNotifyChainDifferential(t *testing.T) {
 		bySide[side] = map[string]notification{}
 		var ids []string
 		for _, s := range c.seen.stop() {
-			id := s.requestID()
+			id := s.key(t, byPayload)
 			if _, dup := bySide[side][id]; dup {
 				t.Errorf("%s: testkit.seen twice for %s", side, id)
 			}
@@ -249,25 +323,31 @@ func TestNotifyPools(t *testing.T) {
 	// testkit in pool P and a Python listener in pool P share the
 	// notifications of the topic (each reaches one of them); a Python
 	// listener in pool Q gets them all.
+	oslopeer.Run(t, testNotifyPools)
+}
+
+func testNotifyPools(t *testing.T, peer oslopeer.Peer) {
 	n := newNames(t)
-	c := newChain(t, n, "x")
+	byPayload := !sendsContext(peer)
+	c := newChain(t, peer, n, "x")
 	topic := c.topic("pools")
 	poolP, poolQ := n.prefix+"_pool_p", n.prefix+"_pool_q"
 	n.addQueue(poolP)
 	n.addQueue(poolQ)
 	d := c.startDaemon(t, topic, map[string]any{"notification_pool": poolP}, []string{seenTopic})
-	p := startPyListener(t, c.exchange, topic, pyListenerOptions{Pool: poolP})
-	q := startPyListener(t, c.exchange, topic, pyListenerOptions{Pool: poolQ})
+	p := startPyListener(t, peer, c.exchange, topic, pyListenerOptions{Pool: poolP})
+	q := startPyListener(t, peer, c.exchange, topic, pyListenerOptions{Pool: poolQ})
 
 	var ns []pyNotification
 	var want []string
 	for i := range 12 {
 		id := "req-" + string(rune('a'+i))
 		ns = append(ns, pyNotification{Priority: "info", PublisherID: "volume.host1", EventType: "testkit.pool",
-			Ctxt: `{"request_id": "` + id + `"}`, Payload: `{"i": ` + string(rune('0'+i%10)) + `}`})
-		want = append(want, id)
+			Ctxt: `{"request_id": "` + id + `"}`, Payload: `{"i": ` + strconv.Itoa(i) + `}`})
+		want = append(want, ns[i].key(t, byPayload))
 	}
-	pyNotify(t, c.exchange, topic, ns...)
+	slices.Sort(want)
+	pyNotify(t, peer, c.exchange, topic, ns...)
 	waitDrained(t, poolP, poolQ)
 	waitDrained(t, c.seenPool)
 	d.stop()
@@ -279,7 +359,7 @@ func TestNotifyPools(t *testing.T) {
 				t.Errorf("unexpected %v", n)
 				continue
 			}
-			out = append(out, n.requestID())
+			out = append(out, n.key(t, byPayload))
 		}
 		slices.Sort(out)
 		return out
@@ -305,6 +385,10 @@ func TestNotifyRequeue(t *testing.T) {
 	// testkit_seen: with notification_allow_requeue the notification is
 	// delivered again and again until the daemon stops, and stays in its
 	// queue; without, it is acknowledged after the one failure.
+	oslopeer.Run(t, testNotifyRequeue)
+}
+
+func testNotifyRequeue(t *testing.T, peer oslopeer.Peer) {
 	for _, tc := range []struct {
 		name    string
 		requeue bool
@@ -313,13 +397,13 @@ func TestNotifyRequeue(t *testing.T) {
 		{"no requeue", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newChain(t, newNames(t), "x")
+			c := newChain(t, peer, newNames(t), "x")
 			topic := c.topic("requeue")
 			d := c.startDaemon(t, topic, map[string]any{"notification_allow_requeue": tc.requeue}, nil)
 			failed := func(r logRecord) bool {
 				return strings.HasPrefix(r.Msg, "notify: handler failed;") && strings.Contains(r.attr("err"), "testkit_seen")
 			}
-			pyNotify(t, c.exchange, topic, pyNotification{Priority: "info", PublisherID: "volume.host1",
+			pyNotify(t, peer, c.exchange, topic, pyNotification{Priority: "info", PublisherID: "volume.host1",
 				EventType: "testkit.refused", Ctxt: `{"request_id": "req-refused"}`, Payload: `{"k": 1}`})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -360,11 +444,15 @@ func TestNotifyRequeue(t *testing.T) {
 func TestNotifyCommandToPython(t *testing.T) {
 	// `wasmrpcd notify` straight into a Python notification listener, in
 	// both drivers' formats and at every priority.
+	oslopeer.Run(t, testNotifyCommandToPython)
+}
+
+func testNotifyCommandToPython(t *testing.T, peer oslopeer.Peer) {
 	n := newNames(t)
 	c := &chain{n: n, exchange: n.prefix + "_cli"} // no testkit_seen listener
 	n.addExchange(c.exchange)
 	topic := c.topic("cli")
-	l := startPyListener(t, c.exchange, topic, pyListenerOptions{})
+	l := startPyListener(t, peer, c.exchange, topic, pyListenerOptions{})
 	var sent []pyNotification
 	for i, p := range []string{"audit", "debug", "info", "warn", "error", "critical", "sample"} {
 		for _, driver := range []string{"messagingv2", "messaging"} {

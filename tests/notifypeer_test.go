@@ -14,6 +14,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // notification is one notification as a Python endpoint got it, from a
@@ -87,10 +89,10 @@ type pyListenerOptions struct {
 	Executors int // 0 is 64
 }
 
-// startPyListener starts a Python notification listener on topic of
-// exchange and waits until it consumes. It stops at the end of the test
+// startPyListener starts a Python notification listener of peer on topic
+// of exchange and waits until it consumes. It stops at the end of the test
 // (or at stop), which fails the test unless it exits cleanly.
-func startPyListener(t *testing.T, exchange, topic string, opts pyListenerOptions) *pyListener {
+func startPyListener(t *testing.T, peer oslopeer.Peer, exchange, topic string, opts pyListenerOptions) *pyListener {
 	t.Helper()
 	args := []string{"listen", rabbitURL(""), exchange, topic}
 	if opts.Pool != "" {
@@ -109,7 +111,7 @@ func startPyListener(t *testing.T, exchange, topic string, opts pyListenerOption
 	if opts.Pool != "" {
 		name += " pool " + opts.Pool
 	}
-	l := &pyListener{pyProcess: startPython(t, "notify_peer.py listen "+name, "notify_peer.py", args...), name: name}
+	l := &pyListener{pyProcess: startPython(t, peer, "notify_peer.py listen "+name, "notify_peer.py", args...), name: name}
 	t.Cleanup(func() { l.stop() })
 	l.waitReady(func(s string) bool { return s == "ready" || strings.HasPrefix(s, "ERROR ") })
 	return l
@@ -196,8 +198,8 @@ func (n pyNotification) line() string {
 }
 
 // pyNotify sends ns with a Python oslo_messaging.Notifier (messagingv2)
-// on topic of exchange, and returns once they are sent.
-func pyNotify(t *testing.T, exchange, topic string, ns ...pyNotification) {
+// of peer on topic of exchange, and returns once they are sent.
+func pyNotify(t *testing.T, peer oslopeer.Peer, exchange, topic string, ns ...pyNotification) {
 	t.Helper()
 	var in strings.Builder
 	for _, n := range ns {
@@ -205,7 +207,7 @@ func pyNotify(t *testing.T, exchange, topic string, ns ...pyNotification) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join(repoRoot, "tests/python/notify_peer.py"), "notify", rabbitURL(""), exchange, topic)
+	cmd := peer.CommandContext(ctx, filepath.Join(repoRoot, "tests/python/notify_peer.py"), "notify", rabbitURL(""), exchange, topic)
 	cmd.Stdin = strings.NewReader(in.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

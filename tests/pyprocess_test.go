@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // pyProcess is a Python peer (tests/python/*.py) that runs until its
@@ -25,11 +27,11 @@ type pyProcess struct {
 	endOnce sync.Once
 }
 
-// startPython starts tests/python/script with args; its stderr's last
-// lines are logged if the test fails.
-func startPython(t *testing.T, label, script string, args ...string) *pyProcess {
+// startPython starts tests/python/script with args on peer; its
+// stderr's last lines are logged if the test fails.
+func startPython(t *testing.T, peer oslopeer.Peer, label, script string, args ...string) *pyProcess {
 	t.Helper()
-	cmd := exec.Command(python, append([]string{filepath.Join(repoRoot, "tests/python", script)}, args...)...)
+	cmd := peer.Command(filepath.Join(repoRoot, "tests/python", script), args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // pyServer is a running tests/python/rpc_server.py: a Python
@@ -26,10 +28,10 @@ type pyServerOptions struct {
 	LogCalls bool
 }
 
-// startPyServer starts a Python RPC server for topic on exchange as
-// server and waits until it consumes. It stops at the end of the test
+// startPyServer starts a Python RPC server of peer for topic on exchange
+// as server and waits until it consumes. It stops at the end of the test
 // (or at stop), which fails the test unless it exits cleanly.
-func startPyServer(t *testing.T, exchange, topic, server string, opts pyServerOptions) *pyServer {
+func startPyServer(t *testing.T, peer oslopeer.Peer, exchange, topic, server string, opts pyServerOptions) *pyServer {
 	t.Helper()
 	args := []string{rabbitURL(opts.Query), exchange, topic, server}
 	if opts.Version != "" {
@@ -38,7 +40,7 @@ func startPyServer(t *testing.T, exchange, topic, server string, opts pyServerOp
 	if opts.LogCalls {
 		args = append(args, "--log-calls")
 	}
-	s := &pyServer{pyProcess: startPython(t, "rpc_server.py "+server, "rpc_server.py", args...), name: server}
+	s := &pyServer{pyProcess: startPython(t, peer, "rpc_server.py "+server, "rpc_server.py", args...), name: server}
 	t.Cleanup(func() { s.stop() })
 	s.waitReady(isReady)
 	return s

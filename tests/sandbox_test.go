@@ -337,6 +337,7 @@ func TestTenantPermissions(t *testing.T) {
 	}
 	notes := n.prefix + "_notes_info"
 	n.addQueue(notes)
+	n.addQueue(allowed + ".info") // the notifier declares it before it publishes
 	if err := ch.ExchangeDeclare(ex, "topic", false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // TestSideBySide runs a Python oslo.messaging server (server "py") and
 // wasmrpcd (server "wasm") on the same topic of the same exchange, with
 // the same topology options, each declaring first in turn: neither may
 // meet a PRECONDITION_FAILED, calls to the topic are shared between them,
-// and calls to a server reach that server.
+// and calls to a server reach that server; with each reference peer.
 func TestSideBySide(t *testing.T) {
 	variants := []struct {
 		name   string
@@ -22,36 +24,39 @@ func TestSideBySide(t *testing.T) {
 		{"durable quorum", "amqp_durable_queues=true&rabbit_quorum_queue=true",
 			map[string]any{"amqp_durable_queues": true, "rabbit_quorum_queue": true}},
 	}
-	for _, v := range variants {
-		for _, pythonFirst := range []bool{true, false} {
-			order := map[bool]string{true: "python first", false: "wasmrpcd first"}[pythonFirst]
-			t.Run(v.name+"/"+order, func(t *testing.T) {
-				t.Parallel()
-				n := newNames(t)
-				ex := n.exchange()
-				topic := n.topic("shared", "py", "wasm")
-				cfg := testkitConfig(ex, topic, "wasm")
-				cfg.Rabbit = v.rabbit
-				var py *pyServer
-				var d *daemon
-				if pythonFirst {
-					py = startPyServer(t, ex, topic, "py", pyServerOptions{Query: v.query, LogCalls: true})
-					d = startDaemon(t, cfg)
-				} else {
-					d = startDaemon(t, cfg)
-					py = startPyServer(t, ex, topic, "py", pyServerOptions{Query: v.query, LogCalls: true})
-				}
-				t.Cleanup(func() { stopAll(func() { py.stop() }, d.stop) })
-				client := startClient(t, n, ex, v.query)
-				testSideBySide(t, client, topic, py, d)
-				for _, l := range append(py.stderr.snapshot(), d.log.snapshot()...) {
-					if strings.Contains(l, "PRECONDITION_FAILED") {
-						t.Errorf("a declaration was refused: %s", l)
+	oslopeer.Run(t, func(t *testing.T, peer oslopeer.Peer) {
+		t.Parallel()
+		for _, v := range variants {
+			for _, pythonFirst := range []bool{true, false} {
+				order := map[bool]string{true: "python first", false: "wasmrpcd first"}[pythonFirst]
+				t.Run(v.name+"/"+order, func(t *testing.T) {
+					t.Parallel()
+					n := newNames(t)
+					ex := n.exchange()
+					topic := n.topic("shared", "py", "wasm")
+					cfg := testkitConfig(ex, topic, "wasm")
+					cfg.Rabbit = v.rabbit
+					var py *pyServer
+					var d *daemon
+					if pythonFirst {
+						py = startPyServer(t, peer, ex, topic, "py", pyServerOptions{Query: v.query, LogCalls: true})
+						d = startDaemon(t, cfg)
+					} else {
+						d = startDaemon(t, cfg)
+						py = startPyServer(t, peer, ex, topic, "py", pyServerOptions{Query: v.query, LogCalls: true})
 					}
-				}
-			})
+					t.Cleanup(func() { stopAll(func() { py.stop() }, d.stop) })
+					client := startPeerClient(t, peer, n, ex, v.query)
+					testSideBySide(t, client, topic, py, d)
+					for _, l := range append(py.stderr.snapshot(), d.log.snapshot()...) {
+						if strings.Contains(l, "PRECONDITION_FAILED") {
+							t.Errorf("a declaration was refused: %s", l)
+						}
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
 // testSideBySide makes calls to the shared topic and to each server.

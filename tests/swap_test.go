@@ -430,7 +430,7 @@ func TestReconfigureOnSIGHUP(t *testing.T) {
 // a module the cache holds is not compiled again.
 func TestCompilesOutOfProcess(t *testing.T) {
 	n := newNames(t)
-	topic := n.topic("compile")
+	topic := n.topic("compile", "s1")
 	file := filepath.Join(t.TempDir(), "testkit.wasm")
 	placeFile(t, readModule(t, modules.testkit), file)
 	d := startDaemon(t, daemonConfig{

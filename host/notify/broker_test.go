@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // Helpers for the tests that need RabbitMQ (AMQP_URL, default
@@ -181,8 +181,9 @@ func (r *rig) waitConsumers(queue string, n int) {
 	}
 }
 
-// pyNotify sends items through oslo.messaging's Notifier (driver, topic).
-func (r *rig) pyNotify(driver, topic string, items []pyItem) {
+// pyNotify sends items through the Notifier (driver, topic) of peer's
+// oslo.messaging.
+func (r *rig) pyNotify(peer oslopeer.Peer, driver, topic string, items []pyItem) {
 	r.t.Helper()
 	checkPython(r.t)
 	var in strings.Builder
@@ -195,7 +196,7 @@ func (r *rig) pyNotify(driver, topic string, items []pyItem) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTime)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "testdata/oslo_notify.py", "notify", r.pyURL, r.exchange, driver, topic)
+	cmd := peer.CommandContext(ctx, "testdata/oslo_notify.py", "notify", r.pyURL, r.exchange, driver, topic)
 	cmd.Stdin = strings.NewReader(in.String())
 	cmd.Stderr = testWriter{r.t}
 	out, err := cmd.Output()
@@ -224,16 +225,16 @@ type pyListener struct {
 	stop func()
 }
 
-// pyListen starts oslo_notify.py listen on topic (pool "" for none) in
-// mode, and waits until it is ready; it stops at the end of the test
-// unless stopped before.
-func (r *rig) pyListen(topic, pool, mode string) *pyListener {
+// pyListen starts oslo_notify.py listen of peer on topic (pool "" for
+// none) in mode, and waits until it is ready; it stops at the end of the
+// test unless stopped before.
+func (r *rig) pyListen(peer oslopeer.Peer, topic, pool, mode string) *pyListener {
 	r.t.Helper()
 	checkPython(r.t)
 	if pool == "" {
 		pool = "-"
 	}
-	cmd := exec.Command(python, "testdata/oslo_notify.py", "listen", r.pyURL, r.exchange, topic, pool, mode)
+	cmd := peer.Command("testdata/oslo_notify.py", "listen", r.pyURL, r.exchange, topic, pool, mode)
 	cmd.Stderr = testWriter{r.t}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

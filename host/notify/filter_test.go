@@ -3,6 +3,8 @@ package notify
 import (
 	"strings"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // filterCase is a filter and a message, and whether the filter matches.
@@ -119,8 +121,12 @@ func TestNewFilterErrors(t *testing.T) {
 }
 
 // TestFilterMatchesPython runs every filter case through oslo.messaging's
-// own NotificationFilter.
+// own NotificationFilter, of each reference peer.
 func TestFilterMatchesPython(t *testing.T) {
+	oslopeer.Run(t, testFilterMatchesPython)
+}
+
+func testFilterMatchesPython(t *testing.T, peer oslopeer.Peer) {
 	cases := filterCases(t)
 	var items []any
 	for _, tt := range cases {
@@ -150,7 +156,7 @@ func TestFilterMatchesPython(t *testing.T) {
 			"payload":  jsonValue(t, m.Payload),
 		})
 	}
-	answers := runPython(t, "filter", items)
+	answers := runPython(t, peer, "filter", items)
 	for i, tt := range cases {
 		got := answers[i]
 		switch {

@@ -12,9 +12,11 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
-// Interoperability with the real oslo.messaging 14.0.3 through RabbitMQ:
+// Interoperability with the real oslo.messaging through RabbitMQ, each
+// reference peer of internal/oslopeer (Debian's 14.0.3, and 18.1.0):
 // Python's Notifier and notification listener (testdata/oslo_notify.py)
 // on one side, this package on the other.
 
@@ -35,9 +37,23 @@ var interopPayloads = map[Priority]string{
 const interopContext = `{"user_id": "u1", "project_id": "p1", "roles": ["admin", "member"], "is_admin": true, ` +
 	`"request_id": "req-1", "global_request_id": null, "auth_token": "secret", "custom": 1}`
 
-// sanitizedContext is interopContext as a listener gets it.
+// sanitizedContext is interopContext as a listener gets it from 14.0.3's
+// Notifier, and from this package's.
 var sanitizedContext = `{"user_id": "u1", "project_id": "p1", "roles": ["admin", "member"], "is_admin": true, ` +
 	`"request_id": "req-1", "global_request_id": null, "client_timeout": null}`
+
+// pyContext is interopContext as a listener gets it from peer's Notifier.
+// 14.0.3 keeps oslo's safe keys (Debian's backported whitelist), which is
+// what this package does. 18.1.0 sends no context for a plain dict
+// (notifier._sanitize_context makes it {}; a RequestContext fares no better
+// with Debian's oslo.context 5.0.0), so the listener gets only the
+// client_timeout it adds.
+func pyContext(peer oslopeer.Peer) string {
+	if peer.Name == oslopeer.V18 {
+		return `{"client_timeout": null}`
+	}
+	return sanitizedContext
+}
 
 // jsonOf decodes JSON text keeping numbers exact, for comparisons.
 func jsonOf(t testing.TB, text []byte) any {
@@ -97,13 +113,17 @@ func pyItems(t testing.TB, publisher string) []pyItem {
 }
 
 func TestInteropPythonNotifierToGoListener(t *testing.T) {
+	oslopeer.Run(t, testInteropPythonNotifierToGoListener)
+}
+
+func testInteropPythonNotifierToGoListener(t *testing.T, peer oslopeer.Peer) {
 	for _, driver := range []Driver{DriverMessagingV2, DriverMessaging} {
 		t.Run(string(driver), func(t *testing.T) {
 			r := newRig(t)
 			topic := r.topic()
 			s := newSink()
 			startListener(t, r.transport(), topic, ListenerOptions{}, Endpoint{Handlers: everyPriority(s.handler(nil))})
-			r.pyNotify(string(driver), topic, pyItems(t, "python.host"))
+			r.pyNotify(peer, string(driver), topic, pyItems(t, "python.host"))
 			got := map[Priority]*Message{}
 			for range Priorities() {
 				m := s.next(t)
@@ -120,7 +140,7 @@ func TestInteropPythonNotifierToGoListener(t *testing.T) {
 				if g, w := cborJSON(t, m.Payload), jsonOf(t, []byte(interopPayloads[p])); !reflect.DeepEqual(g, w) {
 					t.Errorf("%s: payload %v, want %v", p, g, w)
 				}
-				if g, w := cborJSON(t, m.Context), jsonOf(t, []byte(sanitizedContext)); !reflect.DeepEqual(g, w) {
+				if g, w := cborJSON(t, m.Context), jsonOf(t, []byte(pyContext(peer))); !reflect.DeepEqual(g, w) {
 					t.Errorf("%s: context %v, want %v", p, g, w)
 				}
 				if !uuidForm.MatchString(m.Metadata.MessageID) || !timestampForm.MatchString(m.Metadata.Timestamp) {
@@ -132,11 +152,15 @@ func TestInteropPythonNotifierToGoListener(t *testing.T) {
 }
 
 func TestInteropGoNotifierToPythonListener(t *testing.T) {
+	oslopeer.Run(t, testInteropGoNotifierToPythonListener)
+}
+
+func testInteropGoNotifierToPythonListener(t *testing.T, peer oslopeer.Peer) {
 	for _, driver := range []Driver{DriverMessagingV2, DriverMessaging} {
 		t.Run(string(driver), func(t *testing.T) {
 			r := newRig(t)
 			topic := r.topic()
-			py := r.pyListen(topic, "", "handled")
+			py := r.pyListen(peer, topic, "", "handled")
 			stamp := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
 			n := newNotifier(t, r.transport(), "go.host", NotifierOptions{
 				Topics: []string{topic}, Driver: driver, Now: func() time.Time { return stamp },
@@ -149,7 +173,7 @@ func TestInteropGoNotifierToPythonListener(t *testing.T) {
 			fromGo := collectPy(t, py, len(Priorities()))
 			// The same notifications from oslo's own Notifier, for
 			// comparison.
-			r.pyNotify(string(driver), topic, pyItems(t, "go.host"))
+			r.pyNotify(peer, string(driver), topic, pyItems(t, "go.host"))
 			fromPy := collectPy(t, py, len(Priorities()))
 
 			for _, p := range Priorities() {
@@ -171,9 +195,17 @@ func TestInteropGoNotifierToPythonListener(t *testing.T) {
 					t.Errorf("%s: metadata %v", p, md)
 				}
 				// What Python's endpoint sees is the same whoever sent it,
-				// but for the message ID and the time.
+				// but for the message ID and the time, and the context
+				// where peer's Notifier sends another (see pyContext).
 				for _, m := range []map[string]any{g, w} {
 					delete(m, "metadata")
+				}
+				if got, want := valueJSON(t, w["ctxt"]), jsonOf(t, []byte(pyContext(peer))); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: ctxt from oslo's Notifier %v, want %v", p, got, want)
+				}
+				if pyContext(peer) != sanitizedContext {
+					delete(g, "ctxt")
+					delete(w, "ctxt")
 				}
 				if !reflect.DeepEqual(valueJSON(t, g), valueJSON(t, w)) {
 					t.Errorf("%s: from Go\n  %v\nfrom oslo's Notifier\n  %v", p, g, w)
@@ -268,6 +300,10 @@ func checkExactlyOnce(t *testing.T, seen map[string]map[string]int, count int, g
 }
 
 func TestInteropMixedPools(t *testing.T) {
+	oslopeer.Run(t, testInteropMixedPools)
+}
+
+func testInteropMixedPools(t *testing.T, peer oslopeer.Peer) {
 	r := newRig(t)
 	topic, shared, pyOnly := r.topic(), r.pool(), r.pool()
 	const half = 15
@@ -275,8 +311,8 @@ func TestInteropMixedPools(t *testing.T) {
 	goL := startListener(t, r.transport(), topic, ListenerOptions{Pool: shared}, Endpoint{Handlers: map[Priority]Handler{PriorityInfo: goSink.handler(nil)}})
 	noPool := newSink()
 	noPoolL := startListener(t, r.transport(), topic, ListenerOptions{}, Endpoint{Handlers: map[Priority]Handler{PriorityInfo: noPool.handler(nil)}})
-	pyShared := r.pyListen(topic, shared, "handled")
-	pyQ := r.pyListen(topic, pyOnly, "handled")
+	pyShared := r.pyListen(peer, topic, shared, "handled")
+	pyQ := r.pyListen(peer, topic, pyOnly, "handled")
 	r.waitConsumers(shared, 2)
 	r.waitConsumers(pyOnly, 1)
 
@@ -284,7 +320,7 @@ func TestInteropMixedPools(t *testing.T) {
 	for i := range half {
 		items = append(items, pyItem{Priority: "info", PublisherID: "python.host", EventType: fmt.Sprint("py", i), Ctxt: map[string]any{}, Payload: i})
 	}
-	r.pyNotify("messagingv2", topic, items)
+	r.pyNotify(peer, "messagingv2", topic, items)
 	n := newNotifier(t, r.transport(), "go.host", NotifierOptions{Topics: []string{topic}})
 	for i := range half {
 		notifyInfo(t, n, fmt.Sprint("go", i))
@@ -332,8 +368,13 @@ func TestInteropMixedPools(t *testing.T) {
 
 // TestInteropRequeue has a Go listener and a Python listener each refuse
 // every notification once, by asking to requeue it or by failing, and
-// compares what they see: each notification twice, then acknowledged.
+// compares what they see: each notification twice, then acknowledged;
+// with each reference peer.
 func TestInteropRequeue(t *testing.T) {
+	oslopeer.Run(t, testInteropRequeue)
+}
+
+func testInteropRequeue(t *testing.T, peer oslopeer.Peer) {
 	for _, mode := range []string{"requeue-once", "fail-once"} {
 		t.Run(mode, func(t *testing.T) {
 			r := newRig(t)
@@ -361,7 +402,7 @@ func TestInteropRequeue(t *testing.T) {
 					return Handled, nil
 				}),
 			}})
-			py := r.pyListen(pyTopic, "", mode)
+			py := r.pyListen(peer, pyTopic, "", mode)
 			n := newNotifier(t, r.transport(), "go.host", NotifierOptions{Topics: []string{goTopic, pyTopic}})
 			for i := range count {
 				notifyInfo(t, n, fmt.Sprint(i))

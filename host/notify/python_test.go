@@ -5,15 +5,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
-// python is Debian's Python, which has oslo.messaging 14.0.3
-// (python3-oslo.messaging, installed by scripts/deps.sh).
-const python = "/usr/bin/python3"
+// The Python peers are internal/oslopeer's: Debian's oslo.messaging
+// 14.0.3 (python3-oslo.messaging, installed by scripts/deps.sh), and
+// 18.1.0.
 
 // checkPython fails the test when Debian's Python is missing, and skips
 // it under -short (no broker, no Python).
@@ -22,14 +22,14 @@ func checkPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Python's oslo.messaging; -short runs the unit tests only")
 	}
-	if _, err := os.Stat(python); err != nil {
-		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", python, err)
+	if _, err := os.Stat(oslopeer.Python); err != nil {
+		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", oslopeer.Python, err)
 	}
 }
 
-// runPython runs testdata/oslo_notify.py MODE ARGS on items, one JSON line
-// each, and returns its JSON answers.
-func runPython(t *testing.T, mode string, items []any, args ...string) []map[string]any {
+// runPython runs testdata/oslo_notify.py MODE ARGS of peer on items, one
+// JSON line each, and returns its JSON answers.
+func runPython(t *testing.T, peer oslopeer.Peer, mode string, items []any, args ...string) []map[string]any {
 	t.Helper()
 	checkPython(t)
 	var in bytes.Buffer
@@ -40,7 +40,7 @@ func runPython(t *testing.T, mode string, items []any, args ...string) []map[str
 		}
 		in.Write(append(line, '\n'))
 	}
-	cmd := exec.Command(python, append([]string{"testdata/oslo_notify.py", mode}, args...)...)
+	cmd := peer.Command("testdata/oslo_notify.py", append([]string{mode}, args...)...)
 	cmd.Stdin = &in
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -94,7 +94,7 @@ func TestEncodedGolden(t *testing.T) {
 	} {
 		t.Run(tc.capture, func(t *testing.T) {
 			var c capture
-			for _, cc := range loadCaptures(t, tc.capture) {
+			for _, cc := range loadCaptures(t, "testdata", tc.capture) {
 				if cc.name == tc.capture {
 					c = cc
 				}

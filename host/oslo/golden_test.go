@@ -20,15 +20,16 @@ type capture struct {
 	python     map[string]any
 }
 
-// loadCaptures reads testdata/<prefix>*.json.
-func loadCaptures(t *testing.T, prefix string) []capture {
+// loadCaptures reads dir/<prefix>*.json: dir is testdata for the golden
+// files, or where TestCaptureMatchesGolden had capture.py write.
+func loadCaptures(t *testing.T, dir, prefix string) []capture {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", prefix+"*.json"))
+	files, err := filepath.Glob(filepath.Join(dir, prefix+"*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatalf("no golden files testdata/%s*.json: run testdata/capture.py", prefix)
+		t.Fatalf("no golden files %s/%s*.json: run testdata/capture.py", dir, prefix)
 	}
 	var out []capture
 	for _, f := range files {
@@ -111,8 +112,11 @@ func checkProperties(t *testing.T, c capture) {
 // TestGoldenRequests decodes every request Python's RPCClient sent, checks
 // each field against what Python's server made of it, and encodes it back
 // to the same bytes.
-func TestGoldenRequests(t *testing.T) {
-	cases := append(loadCaptures(t, "request_"), loadCaptures(t, "client_view_")...)
+func TestGoldenRequests(t *testing.T) { goldenRequests(t, "testdata") }
+
+// goldenRequests is TestGoldenRequests on the captures in dir.
+func goldenRequests(t *testing.T, dir string) {
+	cases := append(loadCaptures(t, dir, "request_"), loadCaptures(t, dir, "client_view_")...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			checkProperties(t, c)
@@ -175,8 +179,11 @@ var pythonAllowed = []string{ModuleDispatcher, ModuleExceptions, "__main__"}
 
 // TestGoldenReplies decodes every reply the Python server sent, checks it
 // against what Python's client made of it, and encodes it back.
-func TestGoldenReplies(t *testing.T) {
-	for _, c := range loadCaptures(t, "reply_") {
+func TestGoldenReplies(t *testing.T) { goldenReplies(t, "testdata") }
+
+// goldenReplies is TestGoldenReplies on the captures in dir.
+func goldenReplies(t *testing.T, dir string) {
+	for _, c := range loadCaptures(t, dir, "reply_") {
 		t.Run(c.name, func(t *testing.T) {
 			checkProperties(t, c)
 			if c.exchange != "" {
@@ -299,7 +306,11 @@ func messageValue(t *testing.T, body []byte) map[string]any {
 
 // TestGoldenDispatcherFailures builds the dispatcher's failures with the
 // constructors and checks them against what the Python server sent.
-func TestGoldenDispatcherFailures(t *testing.T) {
+func TestGoldenDispatcherFailures(t *testing.T) { goldenDispatcherFailures(t, "testdata") }
+
+// goldenDispatcherFailures is TestGoldenDispatcherFailures on the
+// captures in dir.
+func goldenDispatcherFailures(t *testing.T, dir string) {
 	for _, tc := range []struct {
 		file string
 		f    *Failure
@@ -313,7 +324,7 @@ func TestGoldenDispatcherFailures(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var c capture
-			for _, cc := range loadCaptures(t, tc.file) {
+			for _, cc := range loadCaptures(t, dir, tc.file) {
 				if cc.name == tc.file {
 					c = cc
 				}
@@ -340,8 +351,11 @@ func TestGoldenDispatcherFailures(t *testing.T) {
 // TestGoldenNotifications decodes every notification Python's Notifier
 // sent, checks it against what Python's listener made of it, and encodes
 // it back.
-func TestGoldenNotifications(t *testing.T) {
-	for _, c := range loadCaptures(t, "notify_") {
+func TestGoldenNotifications(t *testing.T) { goldenNotifications(t, "testdata") }
+
+// goldenNotifications is TestGoldenNotifications on the captures in dir.
+func goldenNotifications(t *testing.T, dir string) {
+	for _, c := range loadCaptures(t, dir, "notify_") {
 		t.Run(c.name, func(t *testing.T) {
 			checkProperties(t, c)
 			n, err := DecodeNotification(c.body)

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-)
 
-// pythonPeer is Debian's Python, which has oslo.messaging (installed by
-// scripts/deps.sh).
-const pythonPeer = "/usr/bin/python3"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
+)
 
 type interopItem struct {
 	Kind    string   `json:"kind"`
@@ -20,9 +17,9 @@ type interopItem struct {
 	Allowed []string `json:"allowed,omitempty"`
 }
 
-// askPython runs testdata/interop.py on the items and returns what
-// oslo.messaging made of each.
-func askPython(t *testing.T, items []interopItem) []map[string]any {
+// askPython runs testdata/interop.py of peer (internal/oslopeer) on the
+// items and returns what oslo.messaging made of each.
+func askPython(t *testing.T, peer oslopeer.Peer, items []interopItem) []map[string]any {
 	t.Helper()
 	var in bytes.Buffer
 	for _, it := range items {
@@ -32,13 +29,13 @@ func askPython(t *testing.T, items []interopItem) []map[string]any {
 		}
 		in.Write(append(line, '\n'))
 	}
-	cmd := exec.Command(pythonPeer, "testdata/interop.py")
+	cmd := peer.Command("testdata/interop.py")
 	cmd.Stdin = &in
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s testdata/interop.py: %v\n%s\n(oslo.messaging comes from Debian's python3-oslo.messaging: scripts/deps.sh)", pythonPeer, err, stderr.String())
+		t.Fatalf("%s testdata/interop.py: %v\n%s\n(oslo.messaging 14.0.3 comes from Debian's python3-oslo.messaging: scripts/deps.sh)", oslopeer.Python, err, stderr.String())
 	}
 	var res []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -56,10 +53,15 @@ func askPython(t *testing.T, items []interopItem) []map[string]any {
 	return res
 }
 
-// TestPythonReadsGoMessages has oslo.messaging itself read what the Go
-// encoders write: values, contexts, heartbeats, and failures, which the
-// Python client must rebuild exactly when Failure.Rebuilt says so.
+// TestPythonReadsGoMessages has oslo.messaging itself, of each reference
+// peer, read what the Go encoders write: values, contexts, heartbeats, and
+// failures, which the Python client must rebuild exactly when
+// Failure.Rebuilt says so.
 func TestPythonReadsGoMessages(t *testing.T) {
+	oslopeer.Run(t, testPythonReadsGoMessages)
+}
+
+func testPythonReadsGoMessages(t *testing.T, peer oslopeer.Peer) {
 	values := []string{
 		`{"a": [1, -1, 1.5, NaN, Infinity, -Infinity, null, true, false]}`,
 		`[18446744073709551615, 18446744073709551616, -18446744073709551617, 1267650600228229401496703205376]`,
@@ -183,7 +185,7 @@ func TestPythonReadsGoMessages(t *testing.T) {
 		})
 	}
 
-	res := askPython(t, items)
+	res := askPython(t, peer, items)
 	for i, got := range res {
 		if e, ok := got["error"]; ok {
 			t.Errorf("item %d: python failed: %v\n%s", i, e, items[i].Body)

@@ -18,13 +18,13 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
 	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // The client against the real broker: a Python oslo.messaging server
-// (tests/python/rpc_server.py, the testkit reference endpoint) and a
-// wasmrpcd Server, with the same cases.
-
-const python = "/usr/bin/python3"
+// (tests/python/rpc_server.py, the testkit reference endpoint) of each
+// reference peer (internal/oslopeer), and a wasmrpcd Server, with the
+// same cases.
 
 // brokerURL returns AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/)
 // and fails the test when the broker does not answer; -short skips it.
@@ -93,16 +93,17 @@ type pythonServer struct {
 	stopped bool
 }
 
-// startPython serves the testkit reference endpoint on topic and server
-// of exchange, and returns once it consumes.
-func startPython(t *testing.T, u *transport.URL, exchange, topic, server string) *pythonServer {
+// startPython serves the testkit reference endpoint with peer's
+// oslo.messaging on topic and server of exchange, and returns once it
+// consumes.
+func startPython(t *testing.T, peer oslopeer.Peer, u *transport.URL, exchange, topic, server string) *pythonServer {
 	t.Helper()
-	if _, err := os.Stat(python); err != nil {
-		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", python, err)
+	if _, err := os.Stat(oslopeer.Python); err != nil {
+		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", oslopeer.Python, err)
 	}
 	pu := *u
 	pu.Scheme = "rabbit" // amqp:// is oslo's AMQP 1.0 driver
-	cmd := exec.Command(python, "../../tests/python/rpc_server.py", pu.String(), exchange, topic, server)
+	cmd := peer.Command("../../tests/python/rpc_server.py", pu.String(), exchange, topic, server)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -315,13 +316,15 @@ func TestClientBroker(t *testing.T) {
 	}
 
 	t.Run("python", func(t *testing.T) {
-		topic := "pytestkit_" + id
-		c := newClient(topic)
-		py := startPython(t, u, exchange, topic, "host-a")
-		want := runPeerCases(t, c, "host-a")
-		if served := py.stop(t); served != want {
-			t.Fatalf("the Python server served %d method calls, want %d", served, want)
-		}
+		oslopeer.Run(t, func(t *testing.T, peer oslopeer.Peer) {
+			topic := "pytestkit_" + strings.ReplaceAll(peer.Name, ".", "") + "_" + id
+			c := newClient(topic)
+			py := startPython(t, peer, u, exchange, topic, "host-a")
+			want := runPeerCases(t, c, "host-a")
+			if served := py.stop(t); served != want {
+				t.Fatalf("the Python server served %d method calls, want %d", served, want)
+			}
+		})
 	})
 
 	t.Run("wasmrpcd", func(t *testing.T) {

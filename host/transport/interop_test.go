@@ -15,18 +15,37 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/internal/brokertest"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
-// Interoperability with the real oslo.messaging 14.0.3 (Debian's
-// python3-oslo.messaging, run by /usr/bin/python3 testdata/oslo_peer.py).
+// Interoperability with the real oslo.messaging, each reference peer of
+// internal/oslopeer (Debian's 14.0.3, and 18.1.0): testdata/oslo_peer.py.
 
-const python = "/usr/bin/python3"
+// interopSet is driver options both sides get through the URL query.
+type interopSet struct {
+	name, query string
+	// query18 is query as 18.1.0 must be given it, where it differs.
+	query18 string
+}
 
-// interopSets are the driver options both sides get through the URL query.
-var interopSets = []struct{ name, query string }{
-	{"default", ""},
-	{"durable quorum", "amqp_durable_queues=true&rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quroum_max_memory_length=100"},
-	{"ha auto-delete ttl", "rabbit_ha_queues=true&amqp_auto_delete=true&rabbit_transient_queues_ttl=60"},
+// pyQuery returns the set's query for peer.
+func (s interopSet) pyQuery(peer oslopeer.Peer) string {
+	if peer.Name == oslopeer.V18 && s.query18 != "" {
+		return s.query18
+	}
+	return s.query
+}
+
+var interopSets = []interopSet{
+	{name: "default"},
+	// 17.0 removed the misspelled rabbit_quroum_max_memory_length of
+	// 14.0.3 for rabbit_quorum_max_memory_length, with no alias, and 18.1.0
+	// refuses an unknown option in the URL query (ConfigOptsProxy's
+	// _validate_query): the same setting goes to it under its new name.
+	{name: "durable quorum",
+		query:   "amqp_durable_queues=true&rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quroum_max_memory_length=100",
+		query18: "amqp_durable_queues=true&rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quorum_max_memory_length=100"},
+	{name: "ha auto-delete ttl", query: "rabbit_ha_queues=true&amqp_auto_delete=true&rabbit_transient_queues_ttl=60"},
 }
 
 // interopURL returns the broker URL, as rabbit://, with query.
@@ -44,13 +63,14 @@ type peer struct {
 	lines chan string
 }
 
-// startPeer runs oslo_peer.py with args and waits for its READY line.
-func startPeer(t *testing.T, args ...string) *peer {
+// startPeer runs oslo_peer.py of op with args and waits for its READY
+// line.
+func startPeer(t *testing.T, op oslopeer.Peer, args ...string) *peer {
 	t.Helper()
-	if _, err := os.Stat(python); err != nil {
-		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", python, err)
+	if _, err := os.Stat(oslopeer.Python); err != nil {
+		t.Fatalf("%s is missing (scripts/deps.sh installs python3-oslo.messaging): %v", oslopeer.Python, err)
 	}
-	cmd := exec.Command(python, append([]string{"testdata/oslo_peer.py"}, args...)...)
+	cmd := op.Command("testdata/oslo_peer.py", args...)
 	cmd.Stderr = testWriter{t}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -101,9 +121,9 @@ func (p *peer) line(t *testing.T) string {
 	return ""
 }
 
-// pyCall runs oslo_peer.py call and returns its output.
-func pyCall(ctx context.Context, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, python, append([]string{"testdata/oslo_peer.py", "call"}, args...)...).CombinedOutput()
+// pyCall runs oslo_peer.py call of op and returns its output.
+func pyCall(ctx context.Context, op oslopeer.Peer, args ...string) (string, error) {
+	out, err := op.CommandContext(ctx, "testdata/oslo_peer.py", append([]string{"call"}, args...)...).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
 
@@ -132,6 +152,10 @@ func unwrap(t *testing.T, body []byte) map[string]any {
 }
 
 func TestInteropSideBySide(t *testing.T) {
+	oslopeer.Run(t, testInteropSideBySide)
+}
+
+func testInteropSideBySide(t *testing.T, peer oslopeer.Peer) {
 	for _, set := range interopSets {
 		for _, pythonFirst := range []bool{true, false} {
 			order := "go first"
@@ -139,7 +163,8 @@ func TestInteropSideBySide(t *testing.T) {
 				order = "python first"
 			}
 			t.Run(set.name+"/"+order, func(t *testing.T) {
-				rawURL, u := interopURL(t, set.query)
+				_, u := interopURL(t, set.query)
+				rawURL, _ := interopURL(t, set.pyQuery(peer))
 				id := uuidHex()[:10]
 				ex, topic := "wrt_x_"+id, "wrt_t_"+id
 				j := newJanitor(t, u)
@@ -153,11 +178,11 @@ func TestInteropSideBySide(t *testing.T) {
 
 				var srv Listener
 				if pythonFirst {
-					startPeer(t, "server", rawURL, ex, topic, "py")
+					startPeer(t, peer, "server", rawURL, ex, topic, "py")
 					srv = e.listenRPC(tr, Target{Exchange: ex, Topic: topic, Server: "go"})
 				} else {
 					srv = e.listenRPC(tr, Target{Exchange: ex, Topic: topic, Server: "go"})
-					startPeer(t, "server", rawURL, ex, topic, "py")
+					startPeer(t, peer, "server", rawURL, ex, topic, "py")
 				}
 
 				// wasmrpcd's transport calls the Python server.
@@ -199,7 +224,7 @@ func TestInteropSideBySide(t *testing.T) {
 				}
 				done := make(chan result, 1)
 				go func() {
-					out, err := pyCall(ctx, rawURL, ex, topic, "go", `{"n": 42}`)
+					out, err := pyCall(ctx, peer, rawURL, ex, topic, "go", `{"n": 42}`)
 					done <- result{out, err}
 				}()
 				d, err := srv.Next(e.ctx())
@@ -337,13 +362,19 @@ func mustJSON(t *testing.T, data []byte, v any) {
 
 // TestTopologyMatchesPython declares with oslo.messaging and with the
 // transport everything the rabbit driver declares, under each option set,
-// and compares what the broker lists, field by field. It writes the
-// table to testdata/topology.golden.md (docs/WIRE-TOPOLOGY.md shows it).
+// and compares what the broker lists, field by field; with each reference
+// peer. With -update it writes 14.0.3's table to
+// testdata/topology.golden.md (docs/WIRE-TOPOLOGY.md shows it).
 func TestTopologyMatchesPython(t *testing.T) {
+	oslopeer.Run(t, testTopologyMatchesPython)
+}
+
+func testTopologyMatchesPython(t *testing.T, peer oslopeer.Peer) {
 	var doc strings.Builder
 	for _, set := range interopSets {
 		t.Run(set.name, func(t *testing.T) {
-			rawURL, u := interopURL(t, set.query)
+			_, u := interopURL(t, set.query)
+			rawURL, _ := interopURL(t, set.pyQuery(peer))
 			j := newJanitor(t, u)
 			side := func(who string) (ex, topic, pool string) {
 				id := uuidHex()[:10]
@@ -352,7 +383,7 @@ func TestTopologyMatchesPython(t *testing.T) {
 				return
 			}
 			pyEx, pyTopic, pyPool := side("python")
-			p := startPeer(t, "declare-all", rawURL, pyEx, pyTopic, "srv", pyPool)
+			p := startPeer(t, peer, "declare-all", rawURL, pyEx, pyTopic, "srv", pyPool)
 			var info struct {
 				ReplyQueue string `json:"reply_queue"`
 			}
@@ -396,7 +427,7 @@ func TestTopologyMatchesPython(t *testing.T) {
 			fmt.Fprintf(&doc, "| binding: exchange | queue | routing key | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["bindings"], "\n"))
 		})
 	}
-	if *update && !t.Failed() {
+	if *update && !t.Failed() && peer.Name == oslopeer.V14 {
 		if err := os.WriteFile("testdata/topology.golden.md", []byte(doc.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -406,6 +437,10 @@ func TestTopologyMatchesPython(t *testing.T) {
 // TestInteropMismatchFails shows that both sides notice a declaration
 // that differs: the checks above would fail if the topology drifted.
 func TestInteropMismatchFails(t *testing.T) {
+	oslopeer.Run(t, testInteropMismatchFails)
+}
+
+func testInteropMismatchFails(t *testing.T, peer oslopeer.Peer) {
 	rawURL, u := interopURL(t, "")
 	id := uuidHex()[:10]
 	ex, topic := "wrt_x_"+id, "wrt_t_"+id
@@ -422,7 +457,7 @@ func TestInteropMismatchFails(t *testing.T) {
 	e.listenRPC(durable, Target{Exchange: ex, Topic: topic, Server: "go"})
 	ctx, cancel := context.WithTimeout(context.Background(), waitTime)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, python, "testdata/oslo_peer.py", "server", rawURL, ex, topic, "py").CombinedOutput()
+	out, err := peer.CommandContext(ctx, "testdata/oslo_peer.py", "server", rawURL, ex, topic, "py").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "PRECONDITION_FAILED") {
 		t.Fatalf("Python server over durable queues: %v\n%s", err, out)
 	}

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"reflect"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 var update = flag.Bool("update", false, "regenerate golden files from the real oslo.messaging")
@@ -74,17 +75,27 @@ type urlGoldenHost struct {
 
 const urlGoldenFile = "testdata/urls.golden.json"
 
+// parseURLs returns testdata/parse_urls.py's answer for urlCases: what
+// peer's TransportURL.parse makes of each, as the golden file holds it.
+func parseURLs(t *testing.T, peer oslopeer.Peer) []byte {
+	t.Helper()
+	in, _ := json.Marshal(urlCases)
+	cmd := peer.Command("testdata/parse_urls.py")
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("parse_urls.py: %v", err)
+	}
+	return out
+}
+
+// TestParseURLMatchesOslo holds ParseURL to the golden file, 14.0.3's
+// parse of urlCases (-update rewrites it); TestURLGoldenMatchesPeers holds
+// the golden file to each peer.
 func TestParseURLMatchesOslo(t *testing.T) {
 	if *update {
-		in, _ := json.Marshal(urlCases)
-		cmd := exec.Command("/usr/bin/python3", "testdata/parse_urls.py")
-		cmd.Stdin = bytes.NewReader(in)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("parse_urls.py: %v", err)
-		}
-		if err := os.WriteFile(urlGoldenFile, out, 0o644); err != nil {
+		if err := os.WriteFile(urlGoldenFile, parseURLs(t, oslopeer.Debian), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,6 +149,53 @@ func TestParseURLMatchesOslo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oslo18URLs are the cases 18.1.0 parses unlike 14.0.3 (the golden file,
+// which ParseURL follows), with what 18.1.0 answers and why.
+var oslo18URLs = map[string]struct {
+	want urlGolden
+	why  string
+}{
+	"rabbit://host:/": {urlGolden{URL: "rabbit://host:/", Error: "ValueError"},
+		"18.1.0 splits host and port with oslo_utils.netutils.parse_host_port, and int('') fails; " +
+			"14.0.3 read an empty port as none"},
+}
+
+// TestURLGoldenMatchesPeers parses urlCases with each peer's own
+// TransportURL.parse, live, and compares with the golden file: 14.0.3
+// must answer as when it was written, 18.1.0 the same but for oslo18URLs.
+func TestURLGoldenMatchesPeers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Python's oslo.messaging; -short runs the unit tests only")
+	}
+	var golden []urlGolden
+	raw, err := os.ReadFile(urlGoldenFile)
+	if err == nil {
+		err = json.Unmarshal(raw, &golden)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	oslopeer.Run(t, func(t *testing.T, peer oslopeer.Peer) {
+		var live []urlGolden
+		if err := json.Unmarshal(parseURLs(t, peer), &live); err != nil {
+			t.Fatal(err)
+		}
+		if len(live) != len(golden) {
+			t.Fatalf("%d answers, the golden file has %d: run with -update", len(live), len(golden))
+		}
+		for i, g := range golden {
+			want := g
+			if d, ok := oslo18URLs[g.URL]; ok && peer.Name == oslopeer.V18 {
+				want = d.want
+				t.Logf("%s: %s", g.URL, d.why)
+			}
+			if !reflect.DeepEqual(live[i], want) {
+				t.Errorf("%s: parsed as %+v, want %+v", g.URL, live[i], want)
+			}
+		}
+	})
 }
 
 func TestParseURLStricterThanOslo(t *testing.T) {

@@ -1,13 +1,15 @@
 """A real oslo.messaging notification peer: a Notifier, or a notification
 listener, for the end-to-end notification tests.
 
-Run with Debian's /usr/bin/python3 (python3-oslo.messaging):
+Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3, or
+18.1.0 from source on PYTHONPATH: internal/oslopeer):
 
     notify_peer.py notify URL EXCHANGE TOPIC
         Reads JSON lines {"priority", "publisher_id", "event_type", "ctxt",
         "payload"} from stdin and sends each with oslo_messaging.Notifier
         (driver messagingv2, topics [TOPIC]) on control exchange EXCHANGE.
-        Prints "sent N" when stdin ends.
+        Prints "sent N" when stdin ends. 14.0.3 sends the safe keys of
+        ctxt (user_id, request_id…); 18.1.0 sends no context for a dict.
 
     notify_peer.py listen URL EXCHANGE TOPIC [--pool P] [--allow-requeue]
                    [--testkit] [--executors N]
@@ -104,8 +106,10 @@ def do_listen(a):
     if a.testkit:
         notifier = oslo_messaging.Notifier(tr, driver="messagingv2")
         endpoints.append(testkit_endpoint.TestkitNotificationEndpoint(notifier))
+    # No executor argument: both versions pick threading where eventlet has
+    # not patched the process, and 18.1.0 deprecates the argument.
     listener = oslo_messaging.get_notification_listener(
-        tr, [oslo_messaging.Target(topic=a.topic)], endpoints, executor="threading",
+        tr, [oslo_messaging.Target(topic=a.topic)], endpoints,
         allow_requeue=a.allow_requeue, pool=a.pool)
     # The listener registers the executor options; its pool is made at start.
     cfg.CONF.set_override("executor_thread_pool_size", a.executors)

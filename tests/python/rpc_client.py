@@ -1,6 +1,7 @@
 """A real oslo.messaging RPC client driven by JSON lines, for the end-to-end tests.
 
-Run with Debian's /usr/bin/python3 (python3-oslo.messaging). Each line on
+Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3, or
+18.1.0 from source on PYTHONPATH: internal/oslopeer). Each line on
 stdin is one request; each answer is one line on stdout with the same "id".
 Requests run concurrently on a thread pool, so answers may come out of order.
 

@@ -1,6 +1,7 @@
 """A real oslo.messaging RPC server serving the testkit reference endpoint.
 
-Run with Debian's /usr/bin/python3 (python3-oslo.messaging):
+Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3, or
+18.1.0 from source on PYTHONPATH: internal/oslopeer):
 
     rpc_server.py URL EXCHANGE TOPIC SERVER [--executors N] [--version V] [--log-calls]
 
@@ -69,7 +70,9 @@ def main():
     transport = oslo_messaging.get_rpc_transport(conf, url=a.url)
     target = oslo_messaging.Target(topic=a.topic, server=a.server)
     endpoint = Counting(testkit_endpoint.TestkitEndpoint(version=a.version), a.log_calls)
-    server = oslo_messaging.get_rpc_server(transport, target, [endpoint], executor="threading")
+    # No executor argument: both versions pick threading where eventlet has
+    # not patched the process, and 18.1.0 deprecates the argument.
+    server = oslo_messaging.get_rpc_server(transport, target, [endpoint])
     # The server registers the executor options; its pool is made at start.
     conf.set_override("executor_thread_pool_size", a.executors)
     server.start()

@@ -1,6 +1,7 @@
 """A real oslo.messaging peer for host/notify's tests.
 
-Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3):
+Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3, or
+18.1.0 from source on PYTHONPATH: internal/oslopeer):
 
   oslo_notify.py filter
       Reads JSON lines {"rules": {...}, "ctxt", "publisher_id",
@@ -118,9 +119,11 @@ def do_notify(url, exchange, driver, topics):
 def do_listen(url, exchange, topics, pool, mode):
     tr = transport(url, exchange)
     targets = [om.Target(topic=t) for t in topics.split(',')]
+    # No executor argument: both versions pick threading where eventlet has
+    # not patched the process, and 18.1.0 deprecates the argument.
     listener = om.get_notification_listener(
-        tr, targets, [Endpoint(mode)], executor='threading',
-        allow_requeue=True, pool=None if pool == '-' else pool)
+        tr, targets, [Endpoint(mode)], allow_requeue=True,
+        pool=None if pool == '-' else pool)
     listener.start()
     with _out:
         print('READY')

@@ -10,11 +10,17 @@ random suffix; the script deletes what it and oslo.messaging declared.
 
 Run it with Debian's Python, which has oslo.messaging:
 
-    /usr/bin/python3 host/oslo/testdata/capture.py
+    /usr/bin/python3 host/oslo/testdata/capture.py [OUT_DIR]
+
+The files go to OUT_DIR, by default this folder. host/oslo's
+TestCaptureMatchesGolden runs it for each reference peer (internal/oslopeer:
+Debian's 14.0.3, and 18.1.0 from source on PYTHONPATH) into a temporary
+folder and compares what it wrote with the files here.
 """
 
 import base64
 import datetime
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -31,6 +37,7 @@ from oslo_messaging._drivers import common as rpc_common
 from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = sys.argv[1] if len(sys.argv) > 1 else HERE
 AMQP_URL = os.environ.get('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672/')
 SUFFIX = uuid.uuid4().hex[:10]
 EXCHANGE = 'oslo_capture_' + SUFFIX
@@ -245,16 +252,26 @@ def write(name, description, record, produced_by, python_view=None):
     doc.update(record)
     if python_view is not None:
         doc['python'] = python_view
-    path = os.path.join(HERE, name + '.json')
+    path = os.path.join(OUT, name + '.json')
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write('\n')
-    print('wrote', os.path.relpath(path, HERE))
+    print('wrote', os.path.relpath(path, OUT))
+
+
+def oslo_version():
+    """The version of the oslo.messaging imported. One run from its source
+    tree (oslo.messaging-X.Y.Z) reports the version of Debian's egg-info,
+    so the tree's name tells it."""
+    tree = os.path.basename(os.path.dirname(os.path.dirname(
+        os.path.abspath(oslo_messaging.__file__))))
+    if tree.startswith('oslo.messaging-'):
+        return tree[len('oslo.messaging-'):]
+    return importlib.metadata.version('oslo.messaging')
 
 
 VERSIONS = 'oslo.messaging %s, kombu %s, Python %s' % (
-    __import__('pkg_resources').get_distribution('oslo.messaging').version,
-    kombu.__version__, sys.version.split()[0])
+    oslo_version(), kombu.__version__, sys.version.split()[0])
 
 
 # Arguments a Python client can send, with what jsonutils makes of them.
@@ -344,7 +361,7 @@ def write_python_json_cases():
            'description': 'float repr of doubles (big-endian hex bits) '
            'and json.dumps(json.loads(input)) of edge cases',
            'floats': floats, 'cases': cases}
-    path = os.path.join(HERE, 'python_json.json')
+    path = os.path.join(OUT, 'python_json.json')
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(doc, f, indent=0, ensure_ascii=True)
         f.write('\n')
@@ -363,7 +380,7 @@ def main():
     transport = oslo_messaging.get_rpc_transport(conf, url=rabbit_url(AMQP_URL))
     server = oslo_messaging.get_rpc_server(
         transport, oslo_messaging.Target(topic=TOPIC, server=SERVER),
-        [Endpoint(), NamespacedEndpoint()], executor='threading')
+        [Endpoint(), NamespacedEndpoint()])  # threading, in both versions
     server.start()
     client = oslo_messaging.get_rpc_client(
         transport, oslo_messaging.Target(topic=TOPIC), timeout=30)

@@ -1,6 +1,7 @@
 """A real oslo.messaging peer for host/transport's interoperability tests.
 
-Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3):
+Run with Debian's /usr/bin/python3 (python3-oslo.messaging 14.0.3, or
+18.1.0 from source on PYTHONPATH: internal/oslopeer):
 
   oslo_peer.py server URL EXCHANGE TOPIC SERVER
       RPC server with method echo(value) -> value. Prints "READY" once it
@@ -59,7 +60,9 @@ def transport(url, exchange, notify=False):
 def start_server(url, exchange, topic, server):
     tr = transport(url, exchange)
     target = om.Target(exchange=exchange, topic=topic, server=server)
-    srv = om.get_rpc_server(tr, target, [Echo()], executor='threading')
+    # No executor argument: both versions pick threading where eventlet has
+    # not patched the process, and 18.1.0 deprecates the argument.
+    srv = om.get_rpc_server(tr, target, [Echo()])
     srv.start()
     return tr, srv
 
@@ -99,8 +102,7 @@ def main(argv):
         ntr = transport(url, exchange, notify=True)
         seen = Seen()
         listener = om.get_notification_listener(
-            ntr, [om.Target(topic=topic)], [seen], executor='threading',
-            pool=pool)
+            ntr, [om.Target(topic=topic)], [seen], pool=pool)
         listener.start()
         notifier = om.Notifier(ntr, publisher_id='oslo_peer',
                                driver='messaging', topics=[topic])

@@ -2,7 +2,8 @@
 
 Reads a JSON list of URL strings on stdin and writes a JSON list of the
 parsed fields (or the error) on stdout. host/transport's URL tests compare
-ParseURL against this output (testdata/urls.golden.json).
+ParseURL against this output (testdata/urls.golden.json), and the output of
+each reference peer (internal/oslopeer) against the golden file.
 """
 import json
 import logging
