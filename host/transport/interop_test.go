@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -26,6 +27,8 @@ type interopSet struct {
 	name, query string
 	// query18 is query as 18.1.0 must be given it, where it differs.
 	query18 string
+	// only18 sets use options that 14.0.3 does not have.
+	only18 bool
 }
 
 // pyQuery returns the set's query for peer.
@@ -46,6 +49,50 @@ var interopSets = []interopSet{
 		query:   "amqp_durable_queues=true&rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quroum_max_memory_length=100",
 		query18: "amqp_durable_queues=true&rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5&rabbit_quorum_max_memory_length=100"},
 	{name: "ha auto-delete ttl", query: "rabbit_ha_queues=true&amqp_auto_delete=true&rabbit_transient_queues_ttl=60"},
+
+	// The options of 16 to 18, each alone (with what it needs), then all
+	// at once as Kolla Ansible sets them. {host} is a host name of the
+	// test's own, for the queue manager's names.
+	{name: "transient quorum", only18: true, query: "rabbit_transient_quorum_queue=true"},
+	{name: "stream fanout", only18: true, query: "rabbit_transient_quorum_queue=true&rabbit_stream_fanout=true&rabbit_qos_prefetch_count=10"},
+	{name: "queue manager", only18: true, query: "use_queue_manager=true&hostname={host}"},
+	{name: "no ttl", only18: true, query: "rabbit_transient_queues_ttl=0"},
+	{name: "gzip", only18: true, query: "kombu_compression=gzip"},
+	{name: "kolla", only18: true, query: "rabbit_quorum_queue=true&rabbit_transient_quorum_queue=true&rabbit_stream_fanout=true" +
+		"&rabbit_qos_prefetch_count=10&use_queue_manager=true&hostname={host}&kombu_compression=gzip"},
+}
+
+// setUp returns the set's query for the transport and for peer, for a test
+// of its own, and the peer with what its options need: the queue manager
+// takes an oslo.concurrency lock, in a folder of the test's. It skips the
+// sets 14.0.3 cannot run, and deletes at the end the queues the queue
+// manager named after the test's host name (they outlive their listeners).
+func (s interopSet) setUp(t *testing.T, peer oslopeer.Peer) (goQuery, pyQuery string, _ oslopeer.Peer) {
+	t.Helper()
+	if s.only18 && peer.Name != oslopeer.V18 {
+		t.Skipf("oslo.messaging %s has no such options: %s", peer.Name, s.query)
+	}
+	host := "wrthost" + uuidHex()[:8]
+	goQuery = strings.ReplaceAll(s.query, "{host}", host)
+	pyQuery = strings.ReplaceAll(s.pyQuery(peer), "{host}", host)
+	if strings.Contains(s.query, "use_queue_manager") {
+		peer.Env = append(slices.Clone(peer.Env), "OSLO_LOCK_PATH="+t.TempDir())
+		u := brokerURL(t)
+		t.Cleanup(func() {
+			j := newJanitor(t, u)
+			for _, line := range strings.Split(string(brokertest.Rabbitmqctl(t, "list_queues", "name", "--quiet", "--no-table-headers")), "\n") {
+				if strings.Contains(line, host) {
+					j.add([]string{strings.TrimSpace(line)}, nil)
+				}
+			}
+			// 18.1.0's queue manager counts in a file of /dev/shm.
+			files, _ := filepath.Glob("/dev/shm/" + host + "_*_qmanager")
+			for _, f := range files {
+				os.Remove(f)
+			}
+		})
+	}
+	return goQuery, pyQuery, peer
 }
 
 // interopURL returns the broker URL, as rabbit://, with query.
@@ -163,12 +210,14 @@ func testInteropSideBySide(t *testing.T, peer oslopeer.Peer) {
 				order = "python first"
 			}
 			t.Run(set.name+"/"+order, func(t *testing.T) {
-				_, u := interopURL(t, set.query)
-				rawURL, _ := interopURL(t, set.pyQuery(peer))
+				t.Parallel()
+				goQuery, pyQuery, peer := set.setUp(t, peer)
+				_, u := interopURL(t, goQuery)
+				rawURL, _ := interopURL(t, pyQuery)
 				id := uuidHex()[:10]
 				ex, topic := "wrt_x_"+id, "wrt_t_"+id
 				j := newJanitor(t, u)
-				j.add([]string{topic, topic + ".py", topic + ".go"}, []string{topic + "_fanout", ex})
+				j.add([]string{topic, topic + ".py", topic + ".go", topic + "_fanout"}, []string{topic + "_fanout", ex})
 				tr, err := DialAMQP(context.Background(), u, Options{Logger: testLogger(t)})
 				if err != nil {
 					t.Fatal(err)
@@ -261,7 +310,11 @@ func testInteropSideBySide(t *testing.T, peer oslopeer.Peer) {
 	}
 }
 
-var fanoutUUID = regexp.MustCompile(`_fanout_[0-9a-f]{32}$`)
+var (
+	fanoutUUID = regexp.MustCompile(`_fanout_[0-9a-f]{32}$`)
+	// queueManagerName is the end of a queue manager's name.
+	queueManagerName = regexp.MustCompile(`wrthost[0-9a-f]{8}:[^:]+:[0-9]+$`)
+)
 
 // listTopology lists, through rabbitmqctl, the queues, exchanges and
 // bindings whose names hold one of the keys of a side's names, each as one
@@ -295,9 +348,6 @@ func listTopology(t *testing.T, sides ...map[string]string) []map[string][]strin
 	for _, names := range sides {
 		rename := func(s string) (string, bool) {
 			hit := false
-			if fanoutUUID.MatchString(s) {
-				s = fanoutUUID.ReplaceAllString(s, "_fanout_{uuid}")
-			}
 			keys := make([]string, 0, len(names))
 			for k := range names {
 				keys = append(keys, k)
@@ -309,6 +359,9 @@ func listTopology(t *testing.T, sides ...map[string]string) []map[string][]strin
 					hit = true
 				}
 			}
+			// Then the unique ends of fanout queues' names.
+			s = fanoutUUID.ReplaceAllString(s, "_fanout_{uuid}")
+			s = queueManagerName.ReplaceAllString(s, "{host}:{process}:{n}")
 			return s, hit
 		}
 		args := func(raw json.RawMessage) string {
@@ -353,6 +406,14 @@ func listTopology(t *testing.T, sides ...map[string]string) []map[string][]strin
 	return results
 }
 
+// replyPlaceholder is what a reply queue's name is listed as.
+func replyPlaceholder(name string) string {
+	if queueManagerName.MatchString(name) {
+		return "reply_{host}:{process}:{n}"
+	}
+	return "reply_{uuid}"
+}
+
 func mustJSON(t *testing.T, data []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(data, v); err != nil {
@@ -370,68 +431,88 @@ func TestTopologyMatchesPython(t *testing.T) {
 }
 
 func testTopologyMatchesPython(t *testing.T, peer oslopeer.Peer) {
-	var doc strings.Builder
-	for _, set := range interopSets {
-		t.Run(set.name, func(t *testing.T) {
-			_, u := interopURL(t, set.query)
-			rawURL, _ := interopURL(t, set.pyQuery(peer))
-			j := newJanitor(t, u)
-			side := func(who string) (ex, topic, pool string) {
-				id := uuidHex()[:10]
-				ex, topic, pool = "wrt_x_"+id, "wrt_t_"+id, "wrt_p_"+id
-				j.add([]string{topic, topic + ".srv", topic + ".info", pool}, []string{topic + "_fanout", ex})
-				return
-			}
-			pyEx, pyTopic, pyPool := side("python")
-			p := startPeer(t, peer, "declare-all", rawURL, pyEx, pyTopic, "srv", pyPool)
-			var info struct {
-				ReplyQueue string `json:"reply_queue"`
-			}
-			if err := json.Unmarshal([]byte(p.line(t)), &info); err != nil {
-				t.Fatal(err)
-			}
-			j.add([]string{info.ReplyQueue}, nil)
-
-			goEx, goTopic, goPool := side("go")
-			tr, err := DialAMQP(context.Background(), u, Options{ControlExchange: goEx, Logger: testLogger(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = tr.Close() })
-			e := &env{t: t, impl: &amqpImpl{url: u, j: j}, tr: tr, exchange: goEx}
-			e.listenRPC(tr, Target{Topic: goTopic, Server: "srv"})
-			_, goReply := e.listenReplies(tr)
-			target := NotifyTarget{Topic: goTopic, Priority: "info"}
-			if err := tr.Notify(e.ctx(), target, []byte(`{}`)); err != nil {
-				t.Fatal(err)
-			}
-			e.listenNotify(tr, []NotifyTarget{target}, goPool)
-
-			rows := listTopology(t,
-				map[string]string{pyEx: "{exchange}", pyTopic: "{topic}", pyPool: "{pool}", info.ReplyQueue: "reply_{uuid}"},
-				map[string]string{goEx: "{exchange}", goTopic: "{topic}", goPool: "{pool}", goReply: "reply_{uuid}"})
-			pyRows, goRows := rows[0], rows[1]
-			for _, kind := range []string{"exchanges", "queues", "bindings"} {
-				if !slices.Equal(pyRows[kind], goRows[kind]) {
-					t.Errorf("%s differ\noslo.messaging:\n%s\nwasmrpcd:\n%s", kind,
-						strings.Join(pyRows[kind], "\n"), strings.Join(goRows[kind], "\n"))
-				}
-			}
-			q := set.query
-			if q == "" {
-				q = "(none)"
-			}
-			fmt.Fprintf(&doc, "### %s\n\nURL query: `%s`\n\n", set.name, q)
-			fmt.Fprintf(&doc, "| exchange | type | durable | auto_delete | arguments |\n|---|---|---|---|---|\n%s\n\n", strings.Join(pyRows["exchanges"], "\n"))
-			fmt.Fprintf(&doc, "| queue | durable | auto_delete | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["queues"], "\n"))
-			fmt.Fprintf(&doc, "| binding: exchange | queue | routing key | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["bindings"], "\n"))
-		})
-	}
-	if *update && !t.Failed() && peer.Name == oslopeer.V14 {
-		if err := os.WriteFile("testdata/topology.golden.md", []byte(doc.String()), 0o644); err != nil {
+	docs := make([]string, len(interopSets))
+	t.Run("sets", func(t *testing.T) {
+		for i, set := range interopSets {
+			t.Run(set.name, func(t *testing.T) {
+				t.Parallel()
+				docs[i] = topologyOf(t, peer, set)
+			})
+		}
+	})
+	if *update && !t.Failed() {
+		golden := map[string]string{oslopeer.V14: "testdata/topology.golden.md", oslopeer.V18: "testdata/topology-18.1.0.golden.md"}[peer.Name]
+		if err := os.WriteFile(golden, []byte(strings.Join(docs, "")), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// topologyOf compares the topologies of one set and returns the Python
+// side's as Markdown tables.
+func topologyOf(t *testing.T, peer oslopeer.Peer, set interopSet) string {
+	var doc strings.Builder
+	goQuery, pyQuery, peer := set.setUp(t, peer)
+	_, u := interopURL(t, goQuery)
+	rawURL, _ := interopURL(t, pyQuery)
+	j := newJanitor(t, u)
+	side := func(who string) (ex, topic, pool string) {
+		id := uuidHex()[:10]
+		ex, topic, pool = "wrt_x_"+id, "wrt_t_"+id, "wrt_p_"+id
+		j.add([]string{topic, topic + ".srv", topic + ".info", pool, topic + "_fanout"}, []string{topic + "_fanout", ex})
+		return
+	}
+	pyEx, pyTopic, pyPool := side("python")
+	p := startPeer(t, peer, "declare-all", rawURL, pyEx, pyTopic, "srv", pyPool)
+	var info struct {
+		ReplyQueue string `json:"reply_queue"`
+	}
+	if err := json.Unmarshal([]byte(p.line(t)), &info); err != nil {
+		t.Fatal(err)
+	}
+	j.add([]string{info.ReplyQueue}, nil)
+
+	goEx, goTopic, goPool := side("go")
+	tr, err := DialAMQP(context.Background(), u, Options{ControlExchange: goEx, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	e := &env{t: t, impl: &amqpImpl{url: u, j: j}, tr: tr, exchange: goEx}
+	e.listenRPC(tr, Target{Topic: goTopic, Server: "srv"})
+	// Named by the transport, as the rpc client has it named.
+	goReplies, err := tr.ListenReplies(e.ctx(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = goReplies.Close() })
+	goReply := goReplies.Queues()[0]
+	j.add([]string{goReply}, nil)
+	target := NotifyTarget{Topic: goTopic, Priority: "info"}
+	if err := tr.Notify(e.ctx(), target, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	e.listenNotify(tr, []NotifyTarget{target}, goPool)
+
+	rows := listTopology(t,
+		map[string]string{pyEx: "{exchange}", pyTopic: "{topic}", pyPool: "{pool}", info.ReplyQueue: replyPlaceholder(info.ReplyQueue)},
+		map[string]string{goEx: "{exchange}", goTopic: "{topic}", goPool: "{pool}", goReply: replyPlaceholder(goReply)})
+	pyRows, goRows := rows[0], rows[1]
+	for _, kind := range []string{"exchanges", "queues", "bindings"} {
+		if !slices.Equal(pyRows[kind], goRows[kind]) {
+			t.Errorf("%s differ\noslo.messaging:\n%s\nwasmrpcd:\n%s", kind,
+				strings.Join(pyRows[kind], "\n"), strings.Join(goRows[kind], "\n"))
+		}
+	}
+	q := set.pyQuery(peer)
+	if q == "" {
+		q = "(none)"
+	}
+	fmt.Fprintf(&doc, "### %s\n\nURL query: `%s`\n\n", set.name, q)
+	fmt.Fprintf(&doc, "| exchange | type | durable | auto_delete | arguments |\n|---|---|---|---|---|\n%s\n\n", strings.Join(pyRows["exchanges"], "\n"))
+	fmt.Fprintf(&doc, "| queue | durable | auto_delete | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["queues"], "\n"))
+	fmt.Fprintf(&doc, "| binding: exchange | queue | routing key | arguments |\n|---|---|---|---|\n%s\n\n", strings.Join(pyRows["bindings"], "\n"))
+	return doc.String()
 }
 
 // TestInteropMismatchFails shows that both sides notice a declaration
