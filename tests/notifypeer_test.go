@@ -86,7 +86,8 @@ type pyListenerOptions struct {
 	// Testkit runs the reference TestkitNotificationEndpoint after the
 	// recording endpoint.
 	Testkit   bool
-	Executors int // 0 is 64
+	Executors int    // 0 is 64
+	Query     string // oslo driver options in the URL's query
 }
 
 // startPyListener starts a Python notification listener of peer on topic
@@ -94,7 +95,7 @@ type pyListenerOptions struct {
 // (or at stop), which fails the test unless it exits cleanly.
 func startPyListener(t *testing.T, peer oslopeer.Peer, exchange, topic string, opts pyListenerOptions) *pyListener {
 	t.Helper()
-	args := []string{"listen", rabbitURL(""), exchange, topic}
+	args := []string{"listen", rabbitURL(opts.Query), exchange, topic}
 	if opts.Pool != "" {
 		args = append(args, "--pool", opts.Pool)
 	}
@@ -201,13 +202,19 @@ func (n pyNotification) line() string {
 // of peer on topic of exchange, and returns once they are sent.
 func pyNotify(t *testing.T, peer oslopeer.Peer, exchange, topic string, ns ...pyNotification) {
 	t.Helper()
+	pyNotifyWith(t, peer, "", exchange, topic, ns...)
+}
+
+// pyNotifyWith is pyNotify with oslo driver options in the URL's query.
+func pyNotifyWith(t *testing.T, peer oslopeer.Peer, query, exchange, topic string, ns ...pyNotification) {
+	t.Helper()
 	var in strings.Builder
 	for _, n := range ns {
 		in.WriteString(n.line() + "\n")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := peer.CommandContext(ctx, filepath.Join(repoRoot, "tests/python/notify_peer.py"), "notify", rabbitURL(""), exchange, topic)
+	cmd := peer.CommandContext(ctx, filepath.Join(repoRoot, "tests/python/notify_peer.py"), "notify", rabbitURL(query), exchange, topic)
 	cmd.Stdin = strings.NewReader(in.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
