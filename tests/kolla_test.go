@@ -51,7 +51,7 @@ func modernSetUp(t *testing.T, peer oslopeer.Peer, n *names, exchange, topic, ra
 	t.Cleanup(func() {
 		for _, line := range strings.Split(string(brokertest.Rabbitmqctl(t, "list_queues", "name", "--quiet", "--no-table-headers")), "\n") {
 			if name := strings.TrimSpace(line); strings.Contains(name, host) {
-				brokertest.Rabbitmqctl(t, "delete_queue", name)
+				n.addQueue(name) // deleted after this, with the test's names
 			}
 		}
 		files, _ := filepath.Glob("/dev/shm/" + host + "_*_qmanager")
@@ -89,8 +89,8 @@ func modernSetUp(t *testing.T, peer oslopeer.Peer, n *names, exchange, topic, ra
 // "py") and wasmrpcd (server "wasm") on one topic with each modernSet, in
 // both start orders: neither meets a PRECONDITION_FAILED; an 18.1.0
 // client's calls to the topic are shared and its calls to each server
-// reach it; `wasmrpcd call` reaches the Python server; a fanout cast
-// reaches both.
+// reach it; `wasmrpcd call` reaches the Python server; a fanout cast, the
+// Python client's or `wasmrpcd cast --fanout`, reaches both.
 func TestModernOptionsSideBySide(t *testing.T) {
 	oslopeer.Run(t, func(t *testing.T, peer oslopeer.Peer) {
 		if peer.Name != oslopeer.V18 {
@@ -139,6 +139,16 @@ func TestModernOptionsSideBySide(t *testing.T) {
 						"--topic", topic, "--server", "py", "echo", `{"value": "from wasmrpcd call"}`)
 					if got, err := cli.CombinedOutput(); err != nil || string(got) != `"from wasmrpcd call"`+"\n" {
 						t.Errorf("wasmrpcd call to the Python server: %v: %s", err, got)
+					}
+					// And casts to both.
+					cast := exec.CommandContext(ctx, daemonBin, "cast", "--url", rabbitURL(query), "--exchange", ex,
+						"--topic", topic, "--fanout", "fail", `{"kind": "ValueError", "message": "cli-fanout;"}`)
+					if got, err := cast.CombinedOutput(); err != nil {
+						t.Errorf("wasmrpcd cast --fanout: %v: %s", err, got)
+					}
+					waitUntil(func() bool { return py.calls("fail", "cli-fanout;") >= 1 && d.failures("cli-fanout;") >= 1 })
+					if p, w := py.calls("fail", "cli-fanout;"), d.failures("cli-fanout;"); p != 1 || w != 1 {
+						t.Errorf("wasmrpcd cast --fanout ran %d times on the Python server and %d on wasmrpcd, want once each", p, w)
 					}
 
 					for _, l := range append(py.stderr.snapshot(), d.log.snapshot()...) {
