@@ -1,8 +1,14 @@
 // Package tests holds wasmrpcd's end-to-end tests: the daemon binary built
 // from this checkout, the real RabbitMQ broker (AMQP_URL, default
-// amqp://guest:guest@127.0.0.1:5672/) and the real Python oslo.messaging
-// (Debian's /usr/bin/python3 with python3-oslo.messaging, which `make deps`
-// installs), driven through tests/python.
+// amqp://guest:guest@127.0.0.1:5672/) and the real Python oslo.messaging,
+// driven through tests/python: Debian's 14.0.3 (python3-oslo.messaging,
+// which `make deps` installs) and 18.1.0, what current OpenStack runs,
+// from its source tarball (internal/oslopeer; its cases skip, saying so,
+// where the tarball is absent, and fail in CI).
+//
+// The suites that compare with Python run against both peers; the
+// options that 16 to 18 added, alone and as Kolla Ansible sets them, run
+// against 18.1.0 (kolla_test.go).
 //
 // The differential tests run each case against a Python oslo.messaging
 // server serving tests/python/testkit_endpoint.py and against wasmrpcd
