@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -80,7 +83,7 @@ func (p *publisher) publish(ctx context.Context, m publishing) error {
 		switch {
 		case ctx.Err() != nil:
 			return fmt.Errorf("publish: %w", err)
-		case pc.conn.IsClosed():
+		case pc.conn.IsClosed() || isNetworkError(err) && waitClosed(ctx, pc.conn):
 			if m.failFast {
 				return fmt.Errorf("publish: %w: %w", ErrDisconnected, err)
 			}
@@ -165,4 +168,26 @@ func (p *publisher) close() {
 		s.mu.Unlock()
 	}
 	p.wg.Wait()
+}
+
+// isNetworkError reports whether err is the connection's socket failing
+// (a reset, a closed pipe, an end of file): the connection is lost, even
+// while amqp091-go has not marked it closed yet.
+func isNetworkError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// waitClosed waits, up to closeTimeout, for conn to be marked closed after
+// its socket failed, and reports whether it was.
+func waitClosed(ctx context.Context, conn *amqp.Connection) bool {
+	deadline := time.Now().Add(closeTimeout)
+	for !conn.IsClosed() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
