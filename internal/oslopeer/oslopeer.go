@@ -45,6 +45,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -82,6 +83,10 @@ func (p Peer) CommandContext(ctx context.Context, script string, args ...string)
 	if len(p.Env) > 0 {
 		cmd.Env = append(os.Environ(), p.Env...)
 	}
+	// A process group of its own: 18.1.0's queue manager reads
+	// /proc/<process group leader>/stat, which is gone when the test
+	// runs in a group whose leader has exited (a background shell's).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
 
