@@ -100,6 +100,10 @@ bench-faults: deps modules build broker ## Count every call across broker faults
 	$(GO) run ./tests/bench/faults -server wasmrpcd -bin $(BIN)
 	$(GO) run ./tests/bench/faults -server python
 
+.PHONY: bench-hostile
+bench-hostile: modules build broker ## What hostile tenants cost a well-behaved one on the same daemon (docs/BENCHMARKS.md, "Hostile tenants").
+	$(GO) run ./tests/bench/hostile -bin $(BIN)
+
 .PHONY: broker
 broker: ## Make sure a local RabbitMQ answers on 127.0.0.1:5672.
 	@scripts/broker.sh

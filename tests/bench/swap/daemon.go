@@ -1,28 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/wasmrpcd/wasmrpcd/tests/bench/internal/benchkit"
 )
 
 // daemon is a running wasmrpcd serving testkit from one file.
 type daemon struct {
-	cmd    *exec.Cmd
-	admin  string // host:port
-	exited chan struct{}
+	*benchkit.Daemon
 
 	mu   sync.Mutex
 	took []time.Duration // of each swap, as the daemon logs it
@@ -48,110 +40,46 @@ func (b *bench) start(cache, modFile string) (*daemon, error) {
 		"log":              map[string]string{"level": "info", "format": "json"},
 		"modules":          []map[string]any{{"name": "testkit", "path": modFile, "topic": b.topic}},
 	}
-	text, err := yaml.Marshal(cfg)
+	d := &daemon{}
+	var err error
+	d.Daemon, err = benchkit.StartDaemon(b.bin, b.dir, cfg, false, d.record)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(b.dir, "wasmrpcd.yaml")
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(b.bin, "run", "--config", path)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	d := &daemon{cmd: cmd, exited: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		defer close(d.exited)
-		d.readLog(stderr, addr)
-		cmd.Wait()
-	}()
-	select {
-	case d.admin = <-addr:
-	case <-d.exited:
-		return nil, fmt.Errorf("wasmrpcd exited before it listened")
-	case <-time.After(time.Minute):
-		d.stop()
-		return nil, fmt.Errorf("wasmrpcd did not listen within a minute")
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + d.admin + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, fmt.Errorf("wasmrpcd not ready within a minute")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return d, nil
 }
 
-// readLog reads the daemon's JSON log until it ends: it sends the admin
-// address, and copies errors and warnings to stderr.
-func (d *daemon) readLog(r io.Reader, addr chan<- string) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var rec map[string]any
-		if json.Unmarshal(sc.Bytes(), &rec) != nil {
-			fmt.Fprintln(os.Stderr, "wasmrpcd:", sc.Text())
-			continue
-		}
-		switch rec["msg"] {
-		case "admin listening":
-			a, _ := rec["addr"].(string)
-			addr <- a
-		case "module swapped":
-			var took time.Duration
-			switch v := rec["took"].(type) {
-			case float64:
-				took = time.Duration(v)
-			case string:
-				took, _ = time.ParseDuration(v)
-			}
-			d.mu.Lock()
-			d.took = append(d.took, took)
-			d.mu.Unlock()
-		case "rpc: exception during message handling":
-			continue // the probes' UnsupportedVersion
-		}
-		if lvl, _ := rec["level"].(string); lvl == "ERROR" || lvl == "WARN" {
-			fmt.Fprintln(os.Stderr, "wasmrpcd:", sc.Text())
-		}
-	}
-}
-
-// stop ends the daemon with SIGTERM and waits for it.
-func (d *daemon) stop() {
-	select {
-	case <-d.exited:
-		return
+// record keeps the duration of each swap the daemon logs, and keeps the
+// probes' UnsupportedVersion off stderr.
+func (d *daemon) record(rec map[string]any, _ []byte) bool {
+	switch rec["msg"] {
+	case "rpc: exception during message handling":
+		return false
+	case "module swapped":
 	default:
+		return true
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(time.Minute):
-		d.cmd.Process.Kill()
-		<-d.exited
+	var took time.Duration
+	switch v := rec["took"].(type) {
+	case float64:
+		took = time.Duration(v)
+	case string:
+		took, _ = time.ParseDuration(v)
 	}
+	d.mu.Lock()
+	d.took = append(d.took, took)
+	d.mu.Unlock()
+	return true
 }
+
+// stop ends the daemon and waits for it.
+func (d *daemon) stop() { d.Stop() }
 
 // swapCount returns how many swaps the module has had.
 func (d *daemon) swapCount() (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.admin+"/v1/modules/testkit", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.Admin+"/v1/modules/testkit", nil)
 	if err != nil {
 		return 0, err
 	}

@@ -40,6 +40,7 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/host/rpc"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
+	"github.com/wasmrpcd/wasmrpcd/tests/bench/internal/benchkit"
 )
 
 func main() {
@@ -146,11 +147,11 @@ func (b *bench) run(v15Path, v16Path string, swaps, callers int, loadFor time.Du
 	if err != nil {
 		return fmt.Errorf("cached swaps: %w", err)
 	}
-	fmt.Printf("swap, uncached compile: median %s, min %s, max %s (%d swaps)\n", ms(median(uncached)), ms(minOf(uncached)), ms(maxOf(uncached)), len(uncached))
-	fmt.Printf("swap, cached compile:   median %s, min %s, max %s (%d swaps)\n", ms(median(cached)), ms(minOf(cached)), ms(maxOf(cached)), len(cached))
+	fmt.Printf("swap, uncached compile: median %s, min %s, max %s (%d swaps)\n", benchkit.Ms(benchkit.Median(uncached)), benchkit.Ms(minOf(uncached)), benchkit.Ms(maxOf(uncached)), len(uncached))
+	fmt.Printf("swap, cached compile:   median %s, min %s, max %s (%d swaps)\n", benchkit.Ms(benchkit.Median(cached)), benchkit.Ms(minOf(cached)), benchkit.Ms(maxOf(cached)), len(cached))
 
 	fmt.Printf("  of which the daemon's own load and swap (its log's \"took\"): uncached median %s, cached median %s\n",
-		ms(median(uncachedTook)), ms(median(d.swapTook())))
+		benchkit.Ms(benchkit.Median(uncachedTook)), benchkit.Ms(benchkit.Median(d.swapTook())))
 
 	// Latency: steady, then while swapping without pause, cached and
 	// uncached.
@@ -185,7 +186,7 @@ func (b *bench) run(v15Path, v16Path string, swaps, callers int, loadFor time.Du
 	report("uncached swaps, calls during a swap", b.inSwap(duringU))
 	uncachedUnderLoad := b.swapTimes()
 	fmt.Printf("swap under the load of %d callers (rename to the admin API reporting it): uncached median %s (%d swaps), cached median %s (%d swaps)\n",
-		callers, ms(median(uncachedUnderLoad)), len(uncachedUnderLoad), ms(median(cachedUnderLoad)), len(cachedUnderLoad))
+		callers, benchkit.Ms(benchkit.Median(uncachedUnderLoad)), len(uncachedUnderLoad), benchkit.Ms(benchkit.Median(cachedUnderLoad)), len(cachedUnderLoad))
 	return nil
 }
 
@@ -368,7 +369,7 @@ func (b *bench) load(d *daemon, callers int, length time.Duration, swap func() e
 func report(phase string, samples []time.Duration) {
 	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
 	fmt.Printf("echo latency, %s: calls=%d p50=%s p99=%s max=%s\n", phase, len(samples),
-		ms(quantile(samples, 0.50)), ms(quantile(samples, 0.99)), ms(samples[len(samples)-1]))
+		benchkit.Ms(benchkit.Quantile(samples, 0.50)), benchkit.Ms(benchkit.Quantile(samples, 0.99)), benchkit.Ms(samples[len(samples)-1]))
 }
 
 // cleanup stops the client and deletes what the run declared.
@@ -385,7 +386,7 @@ func (b *bench) cleanup() error {
 	var err error
 	if b.topic != "" {
 		queues := append([]string{b.topic, b.topic + "." + server}, b.replyQueues...)
-		err = deleteTopology(b.amqpURL, queues, []string{b.exchange, b.topic + "_fanout"})
+		err = benchkit.DeleteTopology(b.amqpURL, queues, []string{b.exchange, b.topic + "_fanout"})
 	}
 	if b.dir != "" {
 		os.RemoveAll(b.dir)

@@ -2,13 +2,9 @@ package main
 
 import (
 	"crypto/rand"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // withNonce returns module bytes with a custom section of random bytes
@@ -59,49 +55,6 @@ func place(data []byte, dst string) error {
 	return err
 }
 
-// deleteTopology deletes queues and exchanges; missing ones are fine.
-func deleteTopology(url string, queues, exchanges []string) error {
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	for _, q := range queues {
-		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			if ch, err = conn.Channel(); err != nil {
-				return err
-			}
-		}
-	}
-	for _, x := range exchanges {
-		if err := ch.ExchangeDelete(x, false, false); err != nil {
-			if ch, err = conn.Channel(); err != nil {
-				return err
-			}
-		}
-	}
-	return ch.Close()
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return quantile(s, 0.5)
-}
-
-// quantile returns the q-quantile of sorted samples (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
 func minOf(d []time.Duration) time.Duration {
 	m := d[0]
 	for _, x := range d {
@@ -117,5 +70,3 @@ func maxOf(d []time.Duration) time.Duration {
 	}
 	return m
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
