@@ -96,7 +96,7 @@ func (d *Daemon) reportBudgetsOnce() {
 		if bytes+lines+calls+notes+large == 0 {
 			continue
 		}
-		d.log.Warn("guest budget exceeded", "tenant", name, "interval", budgetReportInterval,
+		d.log.Warn("guest budget exceeded", "tenant", name, "interval", budgetReportInterval.String(),
 			"log_bytes_dropped", bytes, "log_lines_dropped", lines,
 			"host_calls_refused", calls, "notifications_refused", notes, "notifications_too_large", large)
 	}
