@@ -96,7 +96,7 @@ func BenchmarkBucketTake(b *testing.B) {
 
 // BenchmarkBucketRefuse is the path of a guest over its budget.
 func BenchmarkBucketRefuse(b *testing.B) {
-	bk := NewBucket(1, 1)
+	bk := NewBucket(1e-9, 1) // one unit in 31 years
 	bk.Take(1)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
