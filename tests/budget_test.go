@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -41,16 +42,21 @@ func TestHostileBudgets(t *testing.T) {
 	ex := n.exchange()
 	topic := n.topic("flood", "s1")
 	goodTopic := n.topic("good", "s1")
+	quietTopic, cappedTopic := n.topic("quiet", "s1"), n.topic("capped", "s1")
 	notes := n.prefix + "_notes"
 	d := startDaemon(t, daemonConfig{
 		Exchange: ex, Server: "s1",
 		Extra: map[string]any{"tenants": map[string]any{
 			"hostile": map[string]any{"memory_limit": "16MiB", "call_timeout": floodTimeout.String(), "max_instances": 2,
 				"notification_topics": []string{notes}},
+			"quiet":  map[string]any{"guest_log_level": "warn"},
+			"capped": map[string]any{"guest_log_max_level": "warn", "log_burst": "64KiB"},
 		}},
 		Modules: []moduleConfig{
 			{Name: "flood", Topic: topic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "hostile"}},
 			{Name: "good", Topic: goodTopic, Files: []string{watModule(t, "flood")}},
+			{Name: "quiet", Topic: quietTopic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "quiet"}},
+			{Name: "capped", Topic: cappedTopic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "capped"}},
 		},
 	})
 	c := startClient(t, n, ex, "")
@@ -184,6 +190,40 @@ func TestHostileBudgets(t *testing.T) {
 			return count == 1000
 		}); err != nil {
 			t.Fatalf("%d of the other tenant's 1000 lines logged: %v", count, err)
+		}
+	})
+	// A tenant's levels and burst: quiet keeps no info line (each
+	// counted), capped writes its error lines at warn, as many as 64 KiB
+	// hold.
+	t.Run("levels", func(t *testing.T) {
+		if err := c.call(t, Request{Topic: quietTopic, Method: "log_small", Timeout: 60}).check("ok null"); err != nil {
+			t.Fatal(err)
+		}
+		from := d.logLen()
+		if err := c.call(t, Request{Topic: cappedTopic, Method: "log_flood", Timeout: 60}).check(fmt.Sprintf("ok %d", floodLines)); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := d.waitLog(ctx, from, func(r logRecord) bool {
+			return r.Msg == "guest budget exceeded" && r.attr("tenant") == "capped"
+		}); err != nil {
+			t.Fatalf("no budget report: %v", err)
+		}
+		levels := map[string]int{}
+		for _, r := range d.records(func(r logRecord) bool { return r.attr("stream") == "log" }) {
+			switch r.attr("module") {
+			case "quiet":
+				levels["quiet "+r.Level]++
+			case "capped":
+				levels["capped "+r.Level]++
+			}
+		}
+		if want := map[string]int{"capped WARN": 64 << 10 / floodLine}; !maps.Equal(levels, want) {
+			t.Errorf("guest lines by module and level %v, want %v", levels, want)
+		}
+		if v := metric("wasmrpcd_guest_log_dropped_lines_total", `reason="level",stream="log",tenant="quiet"`); v != 1000 {
+			t.Errorf("%v lines of quiet counted dropped for their level, want 1000", v)
 		}
 	})
 }
