@@ -92,7 +92,6 @@ fuzz: modules ## Run every fuzz target for FUZZTIME each (default 30s).
 bench: deps modules build broker ## Run the benchmarks whose figures docs/BENCHMARKS.md records.
 	$(GO) test -run '^$$' -bench . -benchmem ./host/wasm/
 	scripts/bench.sh
-	scripts/bench-budgets.sh
 	$(GO) run ./tests/bench/swap -bin $(BIN)
 
 # Closes every connection of the broker and restarts it: run it alone.
