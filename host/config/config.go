@@ -18,8 +18,11 @@
 package config
 
 import (
+	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 // Defaults of the top-level keys and of a tenant's limits.
@@ -34,6 +37,17 @@ const (
 	DefaultCallTimeout   = Duration(30 * time.Second)
 	DefaultMaxInstances  = 8
 	DefaultMaxResultSize = 4 * MiB
+
+	// The budgets of a tenant's guests (see package budget).
+	DefaultLogRate             = Size(budget.DefaultLogRate)
+	DefaultLogBurst            = Size(budget.DefaultLogBurst)
+	DefaultHostCallRate        = budget.DefaultHostCallRate
+	DefaultHostCallBurst       = budget.DefaultHostCallBurst
+	DefaultNotificationRate    = budget.DefaultNotificationRate
+	DefaultNotificationBurst   = budget.DefaultNotificationBurst
+	DefaultMaxNotificationSize = Size(budget.DefaultMaxNotificationSize)
+	DefaultGuestLogLevel       = LevelDebug
+	DefaultGuestLogMaxLevel    = LevelError
 )
 
 // Config is the daemon's configuration. Parse fills in every default, so
@@ -149,6 +163,64 @@ type Tenant struct {
 	// NotificationTopics are the topics the tenant's guests may emit
 	// notifications to; "*" allows any. Default none.
 	NotificationTopics []string `yaml:"notification_topics"`
+
+	// The budgets below are shared by all the tenant's modules and
+	// instances; a rate of 0 is no limit.
+
+	// LogRate is the bytes of guest log lines (log import, stdout,
+	// stderr) written a second; lines over it are dropped and counted.
+	// Default 256KiB.
+	LogRate Size `yaml:"log_rate"`
+	// LogBurst is the bytes of guest log lines written at once, at least
+	// 8KiB (the longest line). Default 1MiB.
+	LogBurst Size `yaml:"log_burst"`
+	// HostCallRate is the host calls (call, cast, notify) a second; one
+	// over it is refused with a RateLimitExceeded exception. Default 1000.
+	HostCallRate int `yaml:"host_call_rate"`
+	// HostCallBurst is the host calls at once. Default 1000.
+	HostCallBurst int `yaml:"host_call_burst"`
+	// NotificationRate is the notifications a second; one over it is
+	// refused with a RateLimitExceeded exception. Default 100.
+	NotificationRate int `yaml:"notification_rate"`
+	// NotificationBurst is the notifications at once. Default 200.
+	NotificationBurst int `yaml:"notification_burst"`
+	// MaxNotificationSize caps the CBOR payload of one notification; a
+	// larger one is refused with a ValueError. Default 256KiB.
+	MaxNotificationSize Size `yaml:"max_notification_size"`
+	// GuestLogLevel is the least severe guest log line kept (debug, info,
+	// warn, error); the daemon's log.level applies too. Default debug.
+	GuestLogLevel string `yaml:"guest_log_level"`
+	// GuestLogMaxLevel is the most severe level a guest line is written
+	// at: a line above it is written at it. Default error.
+	GuestLogMaxLevel string `yaml:"guest_log_max_level"`
+}
+
+// Budget returns the tenant's budgets, for package budget. Levels that
+// are not valid (Validate refuses them) are the defaults.
+func (t *Tenant) Budget() budget.Config {
+	return budget.Config{
+		LogRate: int64(t.LogRate), LogBurst: int64(t.LogBurst),
+		HostCallRate: int64(t.HostCallRate), HostCallBurst: int64(t.HostCallBurst),
+		NotificationRate: int64(t.NotificationRate), NotificationBurst: int64(t.NotificationBurst),
+		MaxNotificationSize: int64(t.MaxNotificationSize),
+		LogLevel:            slogLevel(t.GuestLogLevel, budget.DefaultLogLevel),
+		LogMaxLevel:         slogLevel(t.GuestLogMaxLevel, budget.DefaultLogMaxLevel),
+	}
+}
+
+// slogLevel returns the slog level of one of the log levels, or def.
+func slogLevel(level string, def slog.Level) slog.Level {
+	switch level {
+	case LevelDebug:
+		return slog.LevelDebug
+	case LevelInfo:
+		return slog.LevelInfo
+	case LevelWarn:
+		return slog.LevelWarn
+	case LevelError:
+		return slog.LevelError
+	}
+	return def
 }
 
 // Module is one wasm module the daemon serves: an RPC server on its topic,
@@ -221,6 +293,16 @@ func NewTenant(name string) *Tenant {
 		MaxInstances:   DefaultMaxInstances,
 		MaxResultSize:  DefaultMaxResultSize,
 		MaxConcurrency: DefaultMaxInstances,
+
+		LogRate:             DefaultLogRate,
+		LogBurst:            DefaultLogBurst,
+		HostCallRate:        DefaultHostCallRate,
+		HostCallBurst:       DefaultHostCallBurst,
+		NotificationRate:    DefaultNotificationRate,
+		NotificationBurst:   DefaultNotificationBurst,
+		MaxNotificationSize: DefaultMaxNotificationSize,
+		GuestLogLevel:       DefaultGuestLogLevel,
+		GuestLogMaxLevel:    DefaultGuestLogMaxLevel,
 	}
 }
 

@@ -29,6 +29,9 @@ func TestValidateBuiltInCode(t *testing.T) {
 		"tenants.t.max_instances: must be at least 1, got 0\n" +
 		"tenants.t.max_result_size: must be from 1B to 4GiB-1B, got 0\n" +
 		"tenants.t.rpc_targets[0]: exchange must not be empty (\"*\" for any)\n" +
+		"tenants.t.max_notification_size: must be from 1B to 4GiB-1B, got 0\n" +
+		"tenants.t.guest_log_level: unknown level \"\" (want one of debug, info, warn, error)\n" +
+		"tenants.t.guest_log_max_level: unknown level \"\" (want one of debug, info, warn, error)\n" +
 		"modules[1].server: must not be empty\n" +
 		"modules[1].exchange: must not be empty\n" +
 		"modules[1].tenant: must not be empty"

@@ -186,6 +186,31 @@ func TestParseBad(t *testing.T) {
 			`9: tenants.u.max_result_size: must be from 1B to 4GiB-1B, got 4GiB`,
 			`10: tenants.v.memory_limit: must be from 64KiB (one wasm page) to 4GiB, got 8GiB`,
 		}},
+		{"tenant budgets", url + `tenants:
+  t:
+    log_rate: -1
+    host_call_rate: -1
+    notification_rate: 5
+    notification_burst: 0
+    max_notification_size: 0
+    guest_log_level: verbose
+    guest_log_max_level: eror
+  u: {log_rate: 1KiB, log_burst: 4KiB, host_call_rate: 10, host_call_burst: 0, guest_log_level: error, guest_log_max_level: info}
+  v: {log_rate: 0, log_burst: 0, host_call_rate: 0, host_call_burst: 0, notification_rate: 0, notification_burst: 0}
+  w: {log_rate: 1.5KiB, host_call_rate: 1.5}
+`, []string{
+			`4: tenants.t.log_rate: size "-1" is negative`,
+			`5: tenants.t.host_call_rate: must be 0 (no limit) or more a second, got -1`,
+			`7: tenants.t.notification_burst: must be at least 1, got 0`,
+			`8: tenants.t.max_notification_size: must be from 1B to 4GiB-1B, got 0`,
+			`9: tenants.t.guest_log_level: unknown level "verbose" (want one of debug, info, warn, error)`,
+			`10: tenants.t.guest_log_max_level: unknown level "eror" (did you mean "error"?)`,
+			`11: tenants.u.log_burst: must be at least 8KiB (the longest guest log line), got 4KiB`,
+			`11: tenants.u.host_call_burst: must be at least 1, got 0`,
+			`11: tenants.u.guest_log_max_level: info is below guest_log_level error: no guest line would be kept`,
+			`13: tenants.w.log_rate: size "1.5KiB" is not a whole number (use a smaller unit)`,
+			`13: tenants.w.host_call_rate: want an integer, got 1.5`,
+		}},
 		{"max_concurrency follows a bad max_instances silently", url + "tenants: {t: {max_instances: -2}}\n", []string{
 			`2: tenants.t.max_instances: must be at least 1, got -2`,
 		}},

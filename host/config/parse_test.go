@@ -107,6 +107,15 @@ tenants:
     max_concurrency: 2
     rpc_targets: ["*", volumes, "volumes@host-b", "cinder/volume", "*/x", "nova/*", "cinder/cinder-volume@host@lvm", ironic.conductor_manager]
     notification_topics: [notifications, "*"]
+    log_rate: 64KiB
+    log_burst: 128KiB
+    host_call_rate: 0
+    host_call_burst: 5
+    notification_rate: 10
+    notification_burst: 20
+    max_notification_size: 1MiB
+    guest_log_level: info
+    guest_log_max_level: warn
 modules:
   - name: vol_2-a
     versions:
@@ -151,6 +160,11 @@ modules:
 						{Exchange: "nova", Topic: "ironic.conductor_manager"},
 					},
 					NotificationTopics: []string{"notifications", "*"},
+					LogRate:            64 * KiB, LogBurst: 128 * KiB,
+					HostCallRate: 0, HostCallBurst: 5,
+					NotificationRate: 10, NotificationBurst: 20,
+					MaxNotificationSize: MiB,
+					GuestLogLevel:       "info", GuestLogMaxLevel: "warn",
 				},
 			},
 			Modules: []Module{{

@@ -144,6 +144,15 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			}},
 			{"rpc_targets", func(v *yaml.Node, p string) { d.rpcTargets(v, p, &t.RPCTargets) }},
 			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &t.NotificationTopics) }},
+			{"log_rate", func(v *yaml.Node, p string) { d.size(v, p, &t.LogRate) }},
+			{"log_burst", func(v *yaml.Node, p string) { d.size(v, p, &t.LogBurst) }},
+			{"host_call_rate", func(v *yaml.Node, p string) { d.integer(v, p, &t.HostCallRate) }},
+			{"host_call_burst", func(v *yaml.Node, p string) { d.integer(v, p, &t.HostCallBurst) }},
+			{"notification_rate", func(v *yaml.Node, p string) { d.integer(v, p, &t.NotificationRate) }},
+			{"notification_burst", func(v *yaml.Node, p string) { d.integer(v, p, &t.NotificationBurst) }},
+			{"max_notification_size", func(v *yaml.Node, p string) { d.size(v, p, &t.MaxNotificationSize) }},
+			{"guest_log_level", func(v *yaml.Node, p string) { d.str(v, p, &t.GuestLogLevel) }},
+			{"guest_log_max_level", func(v *yaml.Node, p string) { d.str(v, p, &t.GuestLogMaxLevel) }},
 		})
 		if !concurrency {
 			t.MaxConcurrency = t.MaxInstances

@@ -22,6 +22,8 @@ var (
 const (
 	maxMemoryLimit = 4 * GiB
 	maxResultSize  = 4*GiB - 1
+	// maxGuestLine is the longest guest log line (host/wasm's maxLogLine).
+	maxGuestLine = 8 * KiB
 )
 
 // Validate checks every value and every reference between them, and
@@ -198,6 +200,7 @@ func (v *validator) tenant(name string, t *Tenant) {
 	for i, topic := range t.NotificationTopics {
 		v.name(index(p+".notification_topics", i), topic)
 	}
+	v.budgets(p, t)
 }
 
 func (v *validator) modules() {
@@ -335,4 +338,38 @@ func (v *validator) where(path string) string {
 		return fmt.Sprintf("%s, line %d", path, l)
 	}
 	return path
+}
+
+// budgets checks a tenant's budgets: rates of 0 or more (0 is no limit),
+// bursts of at least one (a log burst of at least the longest line), a
+// notification payload cap of 1B to 4GiB-1B, levels in order.
+func (v *validator) budgets(p string, t *Tenant) {
+	if t.LogRate < 0 {
+		v.add(p+".log_rate", "must be 0 (no limit) or more bytes a second, got %s", t.LogRate)
+	}
+	if t.LogRate > 0 && t.LogBurst < maxGuestLine {
+		v.add(p+".log_burst", "must be at least %s (the longest guest log line), got %s", maxGuestLine, t.LogBurst)
+	}
+	for _, b := range []struct {
+		key         string
+		rate, burst int
+	}{
+		{"host_call", t.HostCallRate, t.HostCallBurst},
+		{"notification", t.NotificationRate, t.NotificationBurst},
+	} {
+		if b.rate < 0 {
+			v.add(p+"."+b.key+"_rate", "must be 0 (no limit) or more a second, got %d", b.rate)
+		}
+		if b.rate > 0 {
+			v.atLeast(p+"."+b.key+"_burst", b.burst, 1)
+		}
+	}
+	if t.MaxNotificationSize < 1 || t.MaxNotificationSize > maxResultSize {
+		v.add(p+".max_notification_size", "must be from 1B to 4GiB-1B, got %s", t.MaxNotificationSize)
+	}
+	v.oneOf(p+".guest_log_level", "level", t.GuestLogLevel, logLevels)
+	v.oneOf(p+".guest_log_max_level", "level", t.GuestLogMaxLevel, logLevels)
+	if lo, hi := slices.Index(logLevels, t.GuestLogLevel), slices.Index(logLevels, t.GuestLogMaxLevel); lo >= 0 && hi >= 0 && hi < lo {
+		v.add(p+".guest_log_max_level", "%s is below guest_log_level %s: no guest line would be kept", t.GuestLogMaxLevel, t.GuestLogLevel)
+	}
 }

@@ -39,6 +39,7 @@ type Daemon struct {
 	runtime   *wasm.Runtime
 	transport transport.Transport
 	tenants   map[string]*rpc.Slots // max_concurrency, per tenant
+	budgets   budgets               // log, host call and notification budgets, per tenant
 	modules   []*module             // in config order
 	ready     bool
 	watcher   *watcher
@@ -60,6 +61,7 @@ func New(cfg *config.Config, log *slog.Logger) *Daemon {
 		tenants:   map[string]*rpc.Slots{},
 	}
 	d.metrics = newMetrics(d)
+	d.metrics.registry.MustRegister(d.budgetCollector())
 	d.hostCalls = &hostCalls{d: d}
 	return d
 }
@@ -153,6 +155,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.modules = modules
 	d.mu.Unlock()
 	defer d.closeModules()
+	reportCtx, stopReports := context.WithCancel(context.Background())
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		d.reportBudgets(reportCtx)
+	}()
+	defer func() {
+		stopReports()
+		<-reported
+	}()
 
 	for _, w := range cfg.Warnings() {
 		d.log.Warn("config: " + w)

@@ -82,7 +82,9 @@ func (m *module) load(ctx context.Context, mc *config.Module, tenant *config.Ten
 func (m *module) loadFiles(ctx context.Context, mc *config.Module, tenant *config.Tenant, files []moduleFile) ([]*wasm.Module, error) {
 	var versions []*wasm.Module
 	for i, file := range mc.Versions {
-		loaded, err := m.d.runtime.Load(ctx, mc.Name, files[i].data, limitsOf(tenant))
+		lim := limitsOf(tenant)
+		lim.Budget = m.d.tenantBudget(tenant)
+		loaded, err := m.d.runtime.Load(ctx, mc.Name, files[i].data, lim)
 		if err != nil {
 			closeAll(ctx, versions)
 			return nil, fmt.Errorf("module %s (%s): %w", mc.Name, file.Path, err)

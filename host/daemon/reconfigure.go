@@ -37,6 +37,7 @@ func (d *Daemon) Reconfigure(ctx context.Context, next *config.Config) error {
 	applied.TransportURL, applied.ControlExchange, applied.Server = prev.TransportURL, prev.ControlExchange, prev.Server
 	applied.AdminListen, applied.CacheDir, applied.ExecutorThreads, applied.Rabbit = prev.AdminListen, prev.CacheDir, prev.ExecutorThreads, prev.Rabbit
 	d.cfg = &applied
+	d.setBudgetsLocked(&applied)
 	for name, t := range applied.Tenants {
 		if old := prev.Tenant(name); old == nil || old.MaxConcurrency != t.MaxConcurrency {
 			delete(d.tenants, name) // made anew at the next load from the new bound

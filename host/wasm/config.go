@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 // Config configures a [Runtime]. The zero value is usable.
@@ -42,6 +43,11 @@ type Limits struct {
 	// MaxResultSize caps the bytes a guest returns from one call; 0
 	// means abi.DefaultMaxResultSize (4 MiB).
 	MaxResultSize int
+	// Budget bounds the guest log lines (log import, stdout, stderr),
+	// host calls and notifications of the module's instances; share one
+	// between the modules of a tenant. nil means a budget of the module's
+	// own with budget.Default().
+	Budget *budget.Tenant
 }
 
 // Default limits.
@@ -70,6 +76,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.MaxResultSize == 0 {
 		l.MaxResultSize = abi.DefaultMaxResultSize
+	}
+	if l.Budget == nil {
+		l.Budget = budget.New("", budget.Default())
 	}
 	switch {
 	case l.MemoryLimit < pageSize || l.MemoryLimit > maxMemory:

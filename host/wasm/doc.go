@@ -38,7 +38,11 @@
 // ErrMemoryLimit), each call by CallTimeout and by the caller's context
 // (the runtime is built WithCloseOnContextDone, so closing an instance
 // stops the guest at its next loop or call), each result by
-// MaxResultSize.
+// MaxResultSize. Limits.Budget (a *budget.Tenant, shared between the
+// modules of a tenant) bounds what the guest makes the host do: its log
+// lines, stdout and stderr are dropped past the budget's bytes a second,
+// its host calls and notifications refused past their rates with an
+// error Result of class RateLimitExceeded.
 //
 // # Pool
 //

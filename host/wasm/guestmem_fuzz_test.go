@@ -15,6 +15,8 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
 	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
+
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 // Fuzz tests of every decoder of guest memory. `make fuzz` runs each for
@@ -213,7 +215,7 @@ func FuzzLineWriter(f *testing.F) {
 	f.Add([]byte(strings.Repeat("x", 70)+"\n"+strings.Repeat("y", 130)), uint16(65))
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
 		rec := &logRecorder{}
-		w := newLineWriter(slog.New(rec), slog.LevelInfo, "stdout")
+		w := newLineWriter(writerModule(slog.New(rec), nil), slog.LevelInfo, budget.StreamStdout)
 		w.max = 64 // small, for the fuzzer to cross it often
 		w.mark()
 		cut := int(split) % (len(data) + 1)

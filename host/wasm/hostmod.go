@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
 	"github.com/wasmrpcd/wasmrpcd/abi/cborcodec"
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 // hostImport is one function of the wasmrpc host module.
@@ -75,7 +76,7 @@ func (m *Module) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	in := m.caller(mod)
 	b, ok := mod.Memory().Read(ptr, n)
 	if !ok {
-		m.log.Warn("guest log line lies outside its memory; dropped",
+		m.guestWarn(ctx, "guest log line lies outside its memory; dropped",
 			"instance", in.name, "export", in.export, "ptr", ptr, "len", n)
 		return
 	}
@@ -93,7 +94,34 @@ func (m *Module) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	default:
 		l = slog.LevelInfo
 	}
-	m.log.Log(ctx, l, sanitize(b), "stream", "log")
+	if l, ok = m.keep(ctx, budget.StreamLog, l, len(b)); ok {
+		m.log.Log(ctx, l, sanitize(b), "stream", "log")
+	}
+}
+
+// keep decides on a guest log line of n bytes from stream at level l:
+// the level it is written at, or false when it is dropped (below the
+// tenant's level or the daemon's, or over the tenant's log budget).
+func (m *Module) keep(ctx context.Context, s budget.Stream, l slog.Level, n int) (slog.Level, bool) {
+	bt := m.lim.Budget
+	l, ok := bt.Level(s, l, n)
+	if !ok || !m.log.Enabled(ctx, l) {
+		return l, false
+	}
+	return l, bt.TakeLog(s, n)
+}
+
+// guestWarnCost is what one of the host's own warnings about a guest's
+// request costs of the guest's log budget: the guest decides how often
+// they are written.
+const guestWarnCost = 256
+
+// guestWarn logs a warning about something a guest did, within the
+// guest's log budget.
+func (m *Module) guestWarn(ctx context.Context, msg string, args ...any) {
+	if _, ok := m.keep(ctx, budget.StreamLog, slog.LevelWarn, guestWarnCost); ok {
+		m.log.Warn(msg, args...)
+	}
 }
 
 // request reads the bytes of a guest's request, or answers errno 1.
@@ -117,13 +145,17 @@ func (m *Module) hostCast(ctx context.Context, mod api.Module, stack []uint64) {
 // CallRequest; a cast holds a null value or the refusal.
 func (m *Module) hostRPC(ctx context.Context, mod api.Module, stack []uint64, cast bool) {
 	in := m.caller(mod)
+	if err := m.lim.Budget.HostCall(); err != nil {
+		in.hold(stack, nil, err)
+		return
+	}
 	b, ok := m.request(mod, stack)
 	if !ok {
 		return
 	}
 	req, err := decodeCallRequest(b)
 	if err != nil {
-		m.log.Warn("guest call request refused", "instance", in.name, "cast", cast, "err", err)
+		m.guestWarn(ctx, "guest call request refused", "instance", in.name, "cast", cast, "err", err)
 		errno(stack, abi.ErrnoBadRequest)
 		return
 	}
@@ -146,14 +178,22 @@ func (m *Module) hostRPC(ctx context.Context, mod api.Module, stack []uint64, ca
 
 func (m *Module) hostNotify(ctx context.Context, mod api.Module, stack []uint64) {
 	in := m.caller(mod)
+	if err := m.lim.Budget.HostCall(); err != nil {
+		in.hold(stack, nil, err)
+		return
+	}
 	b, ok := m.request(mod, stack)
 	if !ok {
 		return
 	}
 	n, err := decodeNotification(b)
 	if err != nil {
-		m.log.Warn("guest notification refused", "instance", in.name, "err", err)
+		m.guestWarn(ctx, "guest notification refused", "instance", in.name, "err", err)
 		errno(stack, abi.ErrnoBadRequest)
+		return
+	}
+	if err := m.lim.Budget.Notification(len(n.Payload)); err != nil {
+		in.hold(stack, nil, err)
 		return
 	}
 	n.Context = in.contextOr(n.Context)

@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 // instance is one instantiation of a module with what the host keeps for
@@ -68,8 +69,8 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	}
 	in.timer = time.AfterFunc(time.Hour, func() { in.cc.end(context.DeadlineExceeded) })
 	in.timer.Stop()
-	in.stdout = newLineWriter(m.log, slog.LevelInfo, "stdout")
-	in.stderr = newLineWriter(m.log, slog.LevelWarn, "stderr")
+	in.stdout = newLineWriter(m, slog.LevelInfo, budget.StreamStdout)
+	in.stderr = newLineWriter(m, slog.LevelWarn, budget.StreamStderr)
 	cfg := wazero.NewModuleConfig().
 		WithName(in.name).
 		WithStartFunctions(). // _initialize is run below, to tell its failures apart

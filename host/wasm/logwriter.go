@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 // maxLogLine bounds one guest log line; longer lines are cut and the rest
@@ -12,14 +14,16 @@ import (
 const maxLogLine = 8 << 10
 
 // lineWriter is a guest's stdout or stderr: it logs each complete line
-// with the module's name. A line longer than maxLogLine is logged in
-// pieces, so a guest cannot make the host buffer without bound.
+// with the module's name, within the module's log budget (see
+// Module.keep). A line longer than maxLogLine is logged in pieces, so a
+// guest cannot make the host buffer without bound.
 //
 // Like the instance it belongs to, it is used by one goroutine at a time.
 type lineWriter struct {
+	m      *Module
 	log    *slog.Logger
 	level  slog.Level
-	stream string
+	stream budget.Stream
 	buf    []byte
 	max    int // longest line logged in one piece
 	// first is the first line written since mark, for error messages.
@@ -27,8 +31,8 @@ type lineWriter struct {
 	marked bool
 }
 
-func newLineWriter(log *slog.Logger, level slog.Level, stream string) *lineWriter {
-	return &lineWriter{log: log, level: level, stream: stream, max: maxLogLine}
+func newLineWriter(m *Module, level slog.Level, stream budget.Stream) *lineWriter {
+	return &lineWriter{m: m, log: m.log, level: level, stream: stream, max: maxLogLine}
 }
 
 // Write implements io.Writer; it never fails.
@@ -83,12 +87,16 @@ func (w *lineWriter) firstLine() string {
 }
 
 func (w *lineWriter) emit() {
-	line := sanitize(bytes.TrimSuffix(w.buf, []byte("\r")))
+	raw := bytes.TrimSuffix(w.buf, []byte("\r"))
 	w.buf = w.buf[:0]
-	if w.marked && w.first == "" && strings.TrimSpace(line) != "" {
-		w.first = line
+	if w.marked && w.first == "" && len(bytes.TrimSpace(raw)) > 0 {
+		// Kept for the call's error message even when not logged.
+		w.first = sanitize(raw)
 	}
-	w.log.Log(context.Background(), w.level, line, slog.String("stream", w.stream))
+	ctx := context.Background()
+	if l, ok := w.m.keep(ctx, w.stream, w.level, len(raw)); ok {
+		w.log.Log(ctx, l, sanitize(raw), slog.String("stream", w.stream.String()))
+	}
 }
 
 // sanitize makes guest bytes a valid UTF-8 string.

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/host/budget"
 )
 
 func TestLineWriter(t *testing.T) {
@@ -26,7 +28,7 @@ func TestLineWriter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &logRecorder{}
-			w := newLineWriter(slog.New(rec), slog.LevelInfo, "stdout")
+			w := newLineWriter(writerModule(slog.New(rec), nil), slog.LevelInfo, budget.StreamStdout)
 			w.mark()
 			for _, s := range tc.writes {
 				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
@@ -49,4 +51,10 @@ func TestLineWriter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writerModule is the least of a Module a lineWriter needs: its logger
+// and budget (nil: none).
+func writerModule(log *slog.Logger, b *budget.Tenant) *Module {
+	return &Module{log: log, lim: Limits{Budget: b}}
 }

@@ -12,7 +12,12 @@ var hostileTenant = map[string]any{
 	"memory_limit":  "16MiB",
 	"call_timeout":  "2s",
 	"max_instances": 2,
+	// Topics nobody listens to: the broker drops what flood emits.
+	"notification_topics": []string{notesTopic},
 }
+
+// notesTopic is the topic of notify_flood's notifications.
+const notesTopic = "bench_hostile_notes"
 
 // attack is one hostile call, repeated during its phase.
 type attack struct {
@@ -30,6 +35,12 @@ var attacks = []attack{
 	{name: "trap", module: "misbehave", method: "trap"},
 	{name: "huge", module: "misbehave", method: "huge"},
 	{name: "stdout", module: "misbehave", method: "stdout"},
+	// Each tries 20,000 lines of 8 KiB (157 MiB) or 20,000 notifications
+	// in one call; the tenant's budgets (host/budget) hold them.
+	{name: "log_flood", module: "flood", method: "log_flood"},
+	{name: "stdout_flood", module: "flood", method: "stdout_flood"},
+	{name: "notify_flood", module: "flood", method: "notify_flood", args: map[string]any{
+		"topic": notesTopic, "priority": "info", "publisher_id": "flood", "event_type": "flood.x", "payload": "x"}},
 }
 
 func attackNames() []string {
