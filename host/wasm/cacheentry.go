@@ -1,0 +1,334 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// The persistent compilation cache is ours, not wazero's: wazero reads
+// its file cache without authenticating it, so it is never given the
+// cache directory. Each compiled module is one sealed entry,
+//
+//	<cache_dir>/wasmrpcd-<wazero version>-<arch>-<os>/<SHA-256 of the wasm>
+//
+// holding wazero's serialized form of the module, the name wazero files
+// it under, and an HMAC-SHA256 over both and the module's digest, with
+// the key of cache_key_file. A compile (Precompile) writes it from a
+// private directory of its own; a load checks it and copies wazero's
+// bytes into the runtime's staging directory (a private directory made
+// at start), where wazero finds them. An entry that fails its check is
+// removed, logged, and the module compiled again: its code never runs.
+
+// sealMagic starts every sealed entry; its last byte is the format's
+// version.
+var sealMagic = []byte("WRPCSEA\x01")
+
+// sealContext starts what each entry's MAC covers, so that the key
+// authenticates nothing else.
+const sealContext = "wasmrpcd compiled module v1\x00"
+
+const (
+	sealHeaderSize = 8 + sha256.Size + sha256.Size // magic, MAC, wazero's key
+	// maxSealedSize caps an entry read back: a module's machine code is
+	// a few times its size, and max_module_size is 256 MiB by default.
+	maxSealedSize = 4 << 30
+)
+
+// errNotCached says the cache holds no entry for a module.
+var errNotCached = errors.New("not in the cache")
+
+// errTampered says an entry fails its check.
+var errTampered = errors.New("compiled module fails its authentication check")
+
+// versionDir is the directory of the sealed entries in the cache dir:
+// one per wazero version and platform, as wazero names its own.
+func versionDir(cacheDir string) string {
+	return filepath.Join(cacheDir, "wasmrpcd-"+wazeroVersion()+"-"+runtime.GOARCH+"-"+runtime.GOOS)
+}
+
+// ensureVersionDir creates the cache's version directory and checks it
+// as the cache dir itself.
+func ensureVersionDir(cacheDir string) (string, error) {
+	dir := versionDir(cacheDir)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	return dir, checkPrivateDir(dir)
+}
+
+// sealMAC is the MAC of an entry.
+func sealMAC(key []byte, digest [sha256.Size]byte, wazeroKey [sha256.Size]byte, payload []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(sealContext))
+	m.Write(digest[:])
+	m.Write(wazeroKey[:])
+	m.Write(payload)
+	return m.Sum(nil)
+}
+
+// writeSealed stores wazero's serialized module payload, filed by wazero
+// under wazeroKey, as the entry of the module whose SHA-256 is digest.
+func writeSealed(dir string, key []byte, digest, wazeroKey [sha256.Size]byte, payload []byte) error {
+	tmp, err := os.CreateTemp(dir, ".entry-*")
+	if err != nil {
+		return fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	var head bytes.Buffer
+	head.Write(sealMagic)
+	head.Write(sealMAC(key, digest, wazeroKey, payload))
+	head.Write(wazeroKey[:])
+	_, err = tmp.Write(head.Bytes())
+	if err == nil {
+		_, err = tmp.Write(payload)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, hex.EncodeToString(digest[:])))
+	}
+	if err != nil {
+		return fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	return nil
+}
+
+// readSealed reads and checks the entry of the module whose SHA-256 is
+// digest: errNotCached when there is none (or only the empty marker of
+// an older wasmrpcd), an error wrapping errTampered when it fails its
+// check.
+func readSealed(dir string, key []byte, digest [sha256.Size]byte) (wazeroKey [sha256.Size]byte, payload []byte, err error) {
+	path := filepath.Join(dir, hex.EncodeToString(digest[:]))
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return wazeroKey, nil, errNotCached
+	}
+	if err != nil {
+		return wazeroKey, nil, fmt.Errorf("%w: %v", errTampered, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return wazeroKey, nil, fmt.Errorf("wasm: compilation cache: %w", err)
+	case !st.Mode().IsRegular():
+		return wazeroKey, nil, fmt.Errorf("%w: %s is not a regular file", errTampered, path)
+	case st.Size() == 0:
+		return wazeroKey, nil, errNotCached
+	case st.Size() < sealHeaderSize || st.Size() > maxSealedSize:
+		return wazeroKey, nil, fmt.Errorf("%w: %s has %d bytes", errTampered, path, st.Size())
+	}
+	if uid, ok := fileOwner(st); ok && uid != os.Geteuid() {
+		return wazeroKey, nil, fmt.Errorf("%w: %s is owned by %s", errTampered, path, userName(uid))
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return wazeroKey, nil, fmt.Errorf("%w: reading %s: %v", errTampered, path, err)
+	}
+	if !bytes.Equal(b[:len(sealMagic)], sealMagic) {
+		return wazeroKey, nil, fmt.Errorf("%w: %s is not an entry of this wasmrpcd", errTampered, path)
+	}
+	mac := b[len(sealMagic) : len(sealMagic)+sha256.Size]
+	copy(wazeroKey[:], b[len(sealMagic)+sha256.Size:sealHeaderSize])
+	payload = b[sealHeaderSize:]
+	if !hmac.Equal(mac, sealMAC(key, digest, wazeroKey, payload)) {
+		return wazeroKey, nil, fmt.Errorf("%w: %s (changed, or sealed with another cache key)", errTampered, path)
+	}
+	return wazeroKey, payload, nil
+}
+
+// staleAfter is the age after which a private directory of a compile or
+// a runtime in the cache is taken for the leftover of a process that
+// died.
+const staleAfter = time.Hour
+
+// removeStale removes the leftovers of processes that died in dir: the
+// private directories of compiles and runtimes, and partial entries.
+func removeStale(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// staging is a runtime's private directory of wazero's file cache: a
+// checked entry's payload is written there for the time of a compile,
+// so that wazero reads only bytes that passed the check.
+type staging struct {
+	dir       string // the private directory
+	wazeroDir string // wazero's own directory in it
+
+	mu     sync.Mutex
+	staged map[[sha256.Size]byte]int // wazero key → loads using it
+}
+
+// newStaging makes a staging directory in the cache's version directory
+// vdir; wazeroDir is found once wazero made its directory in it.
+func newStaging(vdir string) (*staging, error) {
+	dir, err := os.MkdirTemp(vdir, ".stage-")
+	if err != nil {
+		return nil, fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	return &staging{dir: dir, staged: map[[sha256.Size]byte]int{}}, nil
+}
+
+// findWazeroDir records the directory wazero made in the staging
+// directory for its entries.
+func (s *staging) findWazeroDir() error {
+	dirs, _ := filepath.Glob(filepath.Join(s.dir, "wazero-*"))
+	if len(dirs) != 1 {
+		return fmt.Errorf("wasm: compilation cache: wazero made %d directories in %s, want 1", len(dirs), s.dir)
+	}
+	s.wazeroDir = dirs[0]
+	return nil
+}
+
+// stage puts payload where wazero looks for wazeroKey, until the
+// returned function is called.
+func (s *staging) stage(wazeroKey [sha256.Size]byte, payload []byte) (release func(), err error) {
+	path := filepath.Join(s.wazeroDir, hex.EncodeToString(wazeroKey[:]))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.staged[wazeroKey] == 0 {
+		if err := os.WriteFile(path, payload, 0o600); err != nil {
+			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
+		}
+	}
+	s.staged[wazeroKey]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.staged[wazeroKey]--; s.staged[wazeroKey] == 0 {
+			delete(s.staged, wazeroKey)
+			_ = os.Remove(path)
+		}
+		s.sweep()
+	}, nil
+}
+
+// sweep removes what wazero wrote to the staging directory itself (the
+// module it compiled when the staged entry did not fit, as on another
+// CPU): the persistent cache holds only sealed entries. The caller holds
+// s.mu.
+func (s *staging) sweep() {
+	entries, err := os.ReadDir(s.wazeroDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp") {
+			continue // being written by wazero
+		}
+		var k [sha256.Size]byte
+		if b, err := hex.DecodeString(e.Name()); err == nil && len(b) == len(k) {
+			copy(k[:], b)
+			if s.staged[k] > 0 {
+				continue
+			}
+		}
+		_ = os.Remove(filepath.Join(s.wazeroDir, e.Name()))
+	}
+}
+
+// close removes the staging directory.
+func (s *staging) close() error { return os.RemoveAll(s.dir) }
+
+// diskCache is a runtime's side of the persistent cache.
+type diskCache struct {
+	vdir   string // the version directory of the sealed entries
+	key    []byte
+	staged *staging
+}
+
+// openDiskCache checks the cache dir, loads the key, and returns the
+// disk cache and the wazero cache on its staging directory.
+func openDiskCache(cacheDir, keyFile string) (*diskCache, wazero.CompilationCache, error) {
+	if keyFile == "" {
+		return nil, nil, errors.New("wasm: a CacheDir needs a CacheKeyFile")
+	}
+	if err := checkCacheDir(cacheDir); err != nil {
+		return nil, nil, err
+	}
+	key, err := LoadCacheKey(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	vdir, err := ensureVersionDir(cacheDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	removeStale(vdir)
+	st, err := newStaging(vdir)
+	if err != nil {
+		return nil, nil, err
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(st.dir)
+	if err == nil {
+		err = st.findWazeroDir()
+	}
+	if err != nil {
+		_ = st.close()
+		return nil, nil, fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	return &diskCache{vdir: vdir, key: key, staged: st}, cache, nil
+}
+
+// stage makes the checked compiled form of wasm (whose SHA-256 is
+// digest) available to wazero until release is called. An entry that
+// fails its check is logged and removed, and the module is compiled
+// again, by compiler when not nil (out of process), else here.
+func (c *diskCache) stage(ctx context.Context, name string, digest [sha256.Size]byte, wasm []byte, compiler Compiler, log *slog.Logger) (release func(), err error) {
+	wazeroKey, payload, err := readSealed(c.vdir, c.key, digest)
+	if err != nil && !errors.Is(err, errNotCached) {
+		log.Warn("compiled module in the cache refused; compiling it again", "module", name, "err", err)
+		if rerr := os.Remove(filepath.Join(c.vdir, hex.EncodeToString(digest[:]))); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("wasm: compilation cache: cannot remove a refused entry: %w", rerr)
+		}
+	}
+	if err != nil {
+		began := time.Now()
+		if compiler != nil {
+			if err := compiler(ctx, wasm); err != nil {
+				return nil, err
+			}
+			log.Info("module compiled out of process", "module", name, "took", time.Since(began))
+		} else if err := compileSealed(ctx, c.vdir, c.key, digest, wasm); err != nil {
+			return nil, err
+		}
+		if wazeroKey, payload, err = readSealed(c.vdir, c.key, digest); err != nil {
+			return nil, fmt.Errorf("%w: the compiled module it stored cannot be read back: %v", ErrCompiler, err)
+		}
+	}
+	return c.staged.stage(wazeroKey, payload)
+}
+
+func (c *diskCache) close() error { return c.staged.close() }
