@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -73,12 +74,19 @@ func ensureVersionDir(cacheDir string) (string, error) {
 	return dir, checkPrivateDir(dir)
 }
 
-// sealMAC is the MAC of an entry.
-func sealMAC(key []byte, digest [sha256.Size]byte, wazeroKey [sha256.Size]byte, payload []byte) []byte {
+// newSealMAC returns the MAC of an entry, to which its payload is then
+// written.
+func newSealMAC(key []byte, digest [sha256.Size]byte, wazeroKey [sha256.Size]byte) hash.Hash {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(sealContext))
 	m.Write(digest[:])
 	m.Write(wazeroKey[:])
+	return m
+}
+
+// sealMAC is the MAC of an entry.
+func sealMAC(key []byte, digest [sha256.Size]byte, wazeroKey [sha256.Size]byte, payload []byte) []byte {
+	m := newSealMAC(key, digest, wazeroKey)
 	m.Write(payload)
 	return m.Sum(nil)
 }
@@ -114,48 +122,52 @@ func writeSealed(dir string, key []byte, digest, wazeroKey [sha256.Size]byte, pa
 	return nil
 }
 
-// readSealed reads and checks the entry of the module whose SHA-256 is
-// digest: errNotCached when there is none (or only the empty marker of
-// an older wasmrpcd), an error wrapping errTampered when it fails its
-// check.
-func readSealed(dir string, key []byte, digest [sha256.Size]byte) (wazeroKey [sha256.Size]byte, payload []byte, err error) {
+// readSealed checks the entry of the module whose SHA-256 is digest
+// while it copies wazero's bytes of it to w: errNotCached when there is
+// none (or only the empty marker of an older wasmrpcd), an error wrapping
+// errTampered when it fails its check. What was written to w is to be
+// used only when readSealed returns nil.
+func readSealed(dir string, key []byte, digest [sha256.Size]byte, w io.Writer) (wazeroKey [sha256.Size]byte, err error) {
 	path := filepath.Join(dir, hex.EncodeToString(digest[:]))
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return wazeroKey, nil, errNotCached
+		return wazeroKey, errNotCached
 	}
 	if err != nil {
-		return wazeroKey, nil, fmt.Errorf("%w: %v", errTampered, err)
+		return wazeroKey, fmt.Errorf("%w: %v", errTampered, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	switch {
 	case err != nil:
-		return wazeroKey, nil, fmt.Errorf("wasm: compilation cache: %w", err)
+		return wazeroKey, fmt.Errorf("wasm: compilation cache: %w", err)
 	case !st.Mode().IsRegular():
-		return wazeroKey, nil, fmt.Errorf("%w: %s is not a regular file", errTampered, path)
+		return wazeroKey, fmt.Errorf("%w: %s is not a regular file", errTampered, path)
 	case st.Size() == 0:
-		return wazeroKey, nil, errNotCached
+		return wazeroKey, errNotCached
 	case st.Size() < sealHeaderSize || st.Size() > maxSealedSize:
-		return wazeroKey, nil, fmt.Errorf("%w: %s has %d bytes", errTampered, path, st.Size())
+		return wazeroKey, fmt.Errorf("%w: %s has %d bytes", errTampered, path, st.Size())
 	}
 	if uid, ok := fileOwner(st); ok && uid != os.Geteuid() {
-		return wazeroKey, nil, fmt.Errorf("%w: %s is owned by %s", errTampered, path, userName(uid))
+		return wazeroKey, fmt.Errorf("%w: %s is owned by %s", errTampered, path, userName(uid))
 	}
-	b := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
-		return wazeroKey, nil, fmt.Errorf("%w: reading %s: %v", errTampered, path, err)
+	var head [sealHeaderSize]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return wazeroKey, fmt.Errorf("%w: reading %s: %v", errTampered, path, err)
 	}
-	if !bytes.Equal(b[:len(sealMagic)], sealMagic) {
-		return wazeroKey, nil, fmt.Errorf("%w: %s is not an entry of this wasmrpcd", errTampered, path)
+	if !bytes.Equal(head[:len(sealMagic)], sealMagic) {
+		return wazeroKey, fmt.Errorf("%w: %s is not an entry of this wasmrpcd", errTampered, path)
 	}
-	mac := b[len(sealMagic) : len(sealMagic)+sha256.Size]
-	copy(wazeroKey[:], b[len(sealMagic)+sha256.Size:sealHeaderSize])
-	payload = b[sealHeaderSize:]
-	if !hmac.Equal(mac, sealMAC(key, digest, wazeroKey, payload)) {
-		return wazeroKey, nil, fmt.Errorf("%w: %s (changed, or sealed with another cache key)", errTampered, path)
+	copy(wazeroKey[:], head[len(sealMagic)+sha256.Size:])
+	m := newSealMAC(key, digest, wazeroKey)
+	n, err := io.CopyBuffer(io.MultiWriter(w, m), io.LimitReader(f, st.Size()-sealHeaderSize), make([]byte, 1<<20))
+	if err != nil {
+		return wazeroKey, fmt.Errorf("%w: reading %s: %v", errTampered, path, err)
 	}
-	return wazeroKey, payload, nil
+	if n != st.Size()-sealHeaderSize || !hmac.Equal(head[len(sealMagic):len(sealMagic)+sha256.Size], m.Sum(nil)) {
+		return wazeroKey, fmt.Errorf("%w: %s (changed, or sealed with another cache key)", errTampered, path)
+	}
+	return wazeroKey, nil
 }
 
 // staleAfter is the age after which a private directory of a compile or
@@ -212,14 +224,28 @@ func (s *staging) findWazeroDir() error {
 	return nil
 }
 
-// stage puts payload where wazero looks for wazeroKey, until the
-// returned function is called.
-func (s *staging) stage(wazeroKey [sha256.Size]byte, payload []byte) (release func(), err error) {
+// stage checks the entry of the module whose SHA-256 is digest in the
+// cache's version directory vdir (see readSealed) as it copies it to a
+// temporary file of the staging directory, and then puts the file where
+// wazero looks for it, until the returned function is called.
+func (s *staging) stage(vdir string, key []byte, digest [sha256.Size]byte) (release func(), err error) {
+	tmp, err := os.CreateTemp(s.wazeroDir, ".stage-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // once renamed, a no-op
+	wazeroKey, err := readSealed(vdir, key, digest, tmp)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("wasm: compilation cache: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(s.wazeroDir, hex.EncodeToString(wazeroKey[:]))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.staged[wazeroKey] == 0 {
-		if err := os.WriteFile(path, payload, 0o600); err != nil {
+		if err := os.Rename(tmp.Name(), path); err != nil {
 			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
 		}
 	}
@@ -307,28 +333,30 @@ func openDiskCache(cacheDir, keyFile string) (*diskCache, wazero.CompilationCach
 // fails its check is logged and removed, and the module is compiled
 // again, by compiler when not nil (out of process), else here.
 func (c *diskCache) stage(ctx context.Context, name string, digest [sha256.Size]byte, wasm []byte, compiler Compiler, log *slog.Logger) (release func(), err error) {
-	wazeroKey, payload, err := readSealed(c.vdir, c.key, digest)
-	if err != nil && !errors.Is(err, errNotCached) {
+	release, err = c.staged.stage(c.vdir, c.key, digest)
+	if err == nil || (!errors.Is(err, errNotCached) && !errors.Is(err, errTampered)) {
+		return release, err
+	}
+	if errors.Is(err, errTampered) {
 		log.Warn("compiled module in the cache refused; compiling it again", "module", name, "err", err)
 		if rerr := os.Remove(filepath.Join(c.vdir, hex.EncodeToString(digest[:]))); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			return nil, fmt.Errorf("wasm: compilation cache: cannot remove a refused entry: %w", rerr)
 		}
 	}
-	if err != nil {
-		began := time.Now()
-		if compiler != nil {
-			if err := compiler(ctx, wasm); err != nil {
-				return nil, err
-			}
-			log.Info("module compiled out of process", "module", name, "took", time.Since(began))
-		} else if err := compileSealed(ctx, c.vdir, c.key, digest, wasm); err != nil {
+	began := time.Now()
+	if compiler != nil {
+		if err := compiler(ctx, wasm); err != nil {
 			return nil, err
 		}
-		if wazeroKey, payload, err = readSealed(c.vdir, c.key, digest); err != nil {
-			return nil, fmt.Errorf("%w: the compiled module it stored cannot be read back: %v", ErrCompiler, err)
-		}
+		log.Info("module compiled out of process", "module", name, "took", time.Since(began))
+	} else if err := compileSealed(ctx, c.vdir, c.key, digest, wasm); err != nil {
+		return nil, err
 	}
-	return c.staged.stage(wazeroKey, payload)
+	release, err = c.staged.stage(c.vdir, c.key, digest)
+	if errors.Is(err, errNotCached) || errors.Is(err, errTampered) {
+		return nil, fmt.Errorf("%w: the compiled module it stored cannot be read back: %v", ErrCompiler, err)
+	}
+	return release, err
 }
 
 func (c *diskCache) close() error { return c.staged.close() }

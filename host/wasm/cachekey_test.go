@@ -9,6 +9,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -340,7 +341,9 @@ func FuzzReadSealed(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, payload, err := readSealed(dir, testKey, digest)
+		var out bytes.Buffer
+		_, err := readSealed(dir, testKey, digest, &out)
+		payload := out.Bytes()
 		switch {
 		case err == nil && !bytes.Equal(b, sealed):
 			t.Fatalf("an entry that is not the sealed one passes its check: %q", b)
@@ -379,4 +382,34 @@ func (h *logRecorder) all() []logRecord {
 	root.mu.Lock()
 	defer root.mu.Unlock()
 	return append([]logRecord(nil), root.records...)
+}
+
+// BenchmarkCacheStage measures what the sealed cache adds to a cached
+// Load: reading a module's entry, checking its MAC, and staging wazero's
+// bytes for it (then removing them).
+func BenchmarkCacheStage(b *testing.B) {
+	for _, name := range []string{"testkit", "echo"} {
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			wasm := readWasm(b, name)
+			if err := Precompile(context.Background(), dir, testKey, wasm); err != nil {
+				b.Fatal(err)
+			}
+			disk, cache, err := openDiskCache(dir, testKeyFile)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cache.Close(context.Background())
+			defer disk.close()
+			digest := sha256.Sum256(wasm)
+			log := slog.New(slog.DiscardHandler)
+			for b.Loop() {
+				release, err := disk.stage(context.Background(), name, digest, wasm, nil, log)
+				if err != nil {
+					b.Fatal(err)
+				}
+				release()
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -49,7 +50,7 @@ func Precompile(ctx context.Context, dir string, key []byte, wasm []byte) error 
 		return err
 	}
 	digest := sha256.Sum256(wasm)
-	if _, _, err := readSealed(vdir, key, digest); err == nil {
+	if _, err := readSealed(vdir, key, digest, io.Discard); err == nil {
 		return nil
 	}
 	return compileSealed(ctx, vdir, key, digest, wasm)

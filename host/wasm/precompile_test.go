@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,6 +159,6 @@ func TestPrecompileCacheError(t *testing.T) {
 // isSealed reports whether the cache in dir holds an entry of wasm that
 // passes its check with testKey.
 func isSealed(dir string, wasm []byte) bool {
-	_, _, err := readSealed(versionDir(dir), testKey, sha256.Sum256(wasm))
+	_, err := readSealed(versionDir(dir), testKey, sha256.Sum256(wasm), io.Discard)
 	return err == nil
 }
