@@ -170,24 +170,36 @@ func readSealed(dir string, key []byte, digest [sha256.Size]byte, w io.Writer) (
 	return wazeroKey, nil
 }
 
-// staleAfter is the age after which a private directory of a compile or
-// a runtime in the cache is taken for the leftover of a process that
-// died.
+// staleAfter is the age after which the private directory of a compile,
+// or a partial entry, in the cache is taken for the leftover of a process
+// that died.
 const staleAfter = time.Hour
 
+// stageLock is the file in a staging directory that its runtime holds
+// locked for as long as it uses the directory.
+const stageLock = ".lock"
+
 // removeStale removes the leftovers of processes that died in dir: the
-// private directories of compiles and runtimes, and partial entries.
+// staging directories that no runtime holds locked (whatever their age:
+// a daemon may run for months, and `wasmrpcd check` may run beside it),
+// and the compile directories and partial entries older than staleAfter.
 func removeStale(dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
-			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+		path := filepath.Join(dir, e.Name())
+		switch {
+		case strings.HasPrefix(e.Name(), ".stage-"):
+			if unlock, ok := tryLock(filepath.Join(path, stageLock)); ok {
+				_ = os.RemoveAll(path)
+				unlock()
+			}
+		case strings.HasPrefix(e.Name(), "."):
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+				_ = os.RemoveAll(path)
+			}
 		}
 	}
 }
@@ -198,6 +210,7 @@ func removeStale(dir string) {
 type staging struct {
 	dir       string // the private directory
 	wazeroDir string // wazero's own directory in it
+	unlock    func() // releases the lock of stageLock
 
 	mu     sync.Mutex
 	staged map[[sha256.Size]byte]int // wazero key → loads using it
@@ -210,7 +223,12 @@ func newStaging(vdir string) (*staging, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasm: compilation cache: %w", err)
 	}
-	return &staging{dir: dir, staged: map[[sha256.Size]byte]int{}}, nil
+	unlock, ok := tryLock(filepath.Join(dir, stageLock))
+	if !ok {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("wasm: compilation cache: cannot lock %s", filepath.Join(dir, stageLock))
+	}
+	return &staging{dir: dir, unlock: unlock, staged: map[[sha256.Size]byte]int{}}, nil
 }
 
 // findWazeroDir records the directory wazero made in the staging
@@ -286,7 +304,11 @@ func (s *staging) sweep() {
 }
 
 // close removes the staging directory.
-func (s *staging) close() error { return os.RemoveAll(s.dir) }
+func (s *staging) close() error {
+	err := os.RemoveAll(s.dir)
+	s.unlock()
+	return err
+}
 
 // diskCache is a runtime's side of the persistent cache.
 type diskCache struct {

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // entryPath is the path of wasm's sealed entry in the cache dir.
@@ -411,5 +412,34 @@ func BenchmarkCacheStage(b *testing.B) {
 				release()
 			}
 		})
+	}
+}
+
+// TestCacheStagingOfAnotherRuntime: a runtime starting on a cache dir
+// removes the staging directories of runtimes gone, never those of
+// runtimes alive (a daemon and a `wasmrpcd check` beside it), whatever
+// their age.
+func TestCacheStagingOfAnotherRuntime(t *testing.T) {
+	dir := t.TempDir()
+	vdir, err := ensureVersionDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := mkdir(t, vdir, ".stage-dead", 0o700)
+	writeFile(t, filepath.Join(dead, stageLock), nil) // nobody holds it
+	first, _ := newRuntime(t, Config{CacheDir: dir})
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(first.disk.staged.dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := newRuntime(t, Config{CacheDir: dir})
+	if _, err := os.Stat(dead); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the staging directory of a runtime gone is still there: %v", err)
+	}
+	for i, r := range []*Runtime{first, second} {
+		m := load(t, r, "echo", Limits{})
+		if _, err := m.Call(context.Background(), "rpc.echo", nil, enc(t, map[string]any{"value": i})); err != nil {
+			t.Errorf("runtime %d: %v", i, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ package wasm
 
 import (
 	"io/fs"
+	"os"
 	"os/user"
 	"strconv"
 	"syscall"
@@ -25,4 +26,19 @@ func userName(uid int) string {
 		return "uid " + id + " (" + u.Username + ")"
 	}
 	return "uid " + id
+}
+
+// tryLock takes an exclusive lock of the file path (created when
+// missing) without waiting; ok is false when another process holds it.
+// The lock ends with unlock, or with the process.
+func tryLock(path string) (unlock func(), ok bool) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false
+	}
+	return func() { f.Close() }, true
 }
