@@ -79,15 +79,15 @@ func compileSealed(ctx context.Context, vdir string, key []byte, digest [sha256.
 	_ = compiled.Close(context.Background())
 	files, _ := filepath.Glob(filepath.Join(tmp, "wazero-*", "*"))
 	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(filepath.Base(f), ".tmp") })
-	var wazeroKey [sha256.Size]byte
 	if len(files) != 1 {
 		return fmt.Errorf("wasm: compilation cache: the compile left %d entries, want 1", len(files))
 	}
-	if b, err := hex.DecodeString(filepath.Base(files[0])); err != nil || len(b) != len(wazeroKey) {
+	var wazeroKey [sha256.Size]byte
+	b, err := hex.DecodeString(filepath.Base(files[0]))
+	if err != nil || len(b) != len(wazeroKey) {
 		return fmt.Errorf("wasm: compilation cache: wazero filed the module as %q", filepath.Base(files[0]))
-	} else {
-		copy(wazeroKey[:], b)
 	}
+	copy(wazeroKey[:], b)
 	payload, err := os.ReadFile(files[0])
 	if err != nil {
 		return fmt.Errorf("wasm: compilation cache: %w", err)
