@@ -84,6 +84,7 @@ func (c daemonConfig) yaml() ([]byte, error) {
 		"server":           c.Server,
 		"admin_listen":     "127.0.0.1:0",
 		"cache_dir":        cacheDir,
+		"cache_key_file":   cacheKeyFile,
 		"shutdown_timeout": "20s",
 		"log":              map[string]string{"level": "debug", "format": "json"},
 		"modules":          mods,

@@ -32,6 +32,7 @@ const (
 	DefaultExecutorThreads = 64
 	DefaultShutdownTimeout = Duration(30 * time.Second)
 	DefaultTenant          = "default"
+	DefaultMaxModuleSize   = 256 * MiB
 
 	DefaultMemoryLimit   = 64 * MiB
 	DefaultCallTimeout   = Duration(30 * time.Second)
@@ -82,6 +83,15 @@ type Config struct {
 	// compiled modules in memory only. Default /var/cache/wasmrpcd for root,
 	// otherwise $XDG_CACHE_HOME/wasmrpcd or ~/.cache/wasmrpcd.
 	CacheDir string `yaml:"cache_dir"`
+	// CacheKeyFile holds the key that authenticates each compiled module
+	// in CacheDir (created, 0600, when missing); unused without a
+	// CacheDir. Default /var/lib/wasmrpcd/cache.key for root, otherwise
+	// $XDG_STATE_HOME/wasmrpcd/cache.key or
+	// ~/.local/state/wasmrpcd/cache.key.
+	CacheKeyFile string `yaml:"cache_key_file"`
+	// MaxModuleSize caps the size of a module file; a larger one is
+	// refused before it is read. Default 256MiB.
+	MaxModuleSize Size `yaml:"max_module_size"`
 	// ExecutorThreads bounds the RPC calls and notifications handled at
 	// once, over all modules (oslo's executor_thread_pool_size). Default 64.
 	ExecutorThreads int `yaml:"executor_threads"`
@@ -278,6 +288,7 @@ func Default() *Config {
 		AdminListen:     DefaultAdminListen,
 		ExecutorThreads: DefaultExecutorThreads,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		MaxModuleSize:   DefaultMaxModuleSize,
 		Log:             Log{Level: LevelInfo, Format: FormatText},
 		Rabbit:          map[string]string{},
 		Tenants:         map[string]*Tenant{DefaultTenant: t},

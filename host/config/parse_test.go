@@ -18,6 +18,7 @@ var testEnv = env{
 	hostname:     func() (string, error) { return "host-a", nil },
 	euid:         1000,
 	userCacheDir: func() (string, error) { return "/home/u/.cache", nil },
+	userStateDir: func() (string, error) { return "/home/u/.local/state", nil },
 	getenv:       func(k string) string { return map[string]string{"BROKER_URL": "rabbit://env:pw@env-host/"}[k] },
 }
 
@@ -28,6 +29,7 @@ func expect(edit func(c *Config)) *Config {
 	c.TransportURL = "rabbit://guest:guest@127.0.0.1:5672/"
 	c.Server = "host-a"
 	c.CacheDir = "/home/u/.cache/wasmrpcd"
+	c.CacheKeyFile = "/home/u/.local/state/wasmrpcd/cache.key"
 	c.file = testFile
 	edit(c)
 	return c
@@ -73,6 +75,8 @@ control_exchange: nova
 server: compute-1.example.org
 admin_listen: "[::1]:0"
 cache_dir: cache
+cache_key_file: keys/cache.key
+max_module_size: 32MiB
 executor_threads: 16
 shutdown_timeout: 1m30s
 log: {level: debug, format: json}
@@ -131,6 +135,7 @@ modules:
 `, &Config{
 			TransportURL: "amqp://u:p@h1:5672,u:p@h2:5673/vhost", ControlExchange: "nova",
 			Server: "compute-1.example.org", AdminListen: "[::1]:0", CacheDir: "/etc/wasmrpcd/cache",
+			CacheKeyFile: "/etc/wasmrpcd/keys/cache.key", MaxModuleSize: 32 * MiB,
 			ExecutorThreads: 16, ShutdownTimeout: Duration(90 * time.Second),
 			Log: Log{Level: "debug", Format: "json"},
 			Rabbit: map[string]string{
@@ -199,6 +204,7 @@ modules:
 		{"empty admin_listen and cache_dir turn them off", url + "admin_listen: \"\"\ncache_dir: ''\n", expect(func(c *Config) {
 			c.AdminListen = ""
 			c.CacheDir = ""
+			c.CacheKeyFile = "" // no cache, no key
 		})},
 		{"empty server is the host name", url + "server: ''\n", expect(func(*Config) {})},
 		{"max_concurrency follows max_instances", url + "tenants:\n  default: {max_instances: 3}\n  b: {max_instances: 3, max_concurrency: 5}\n", expect(func(c *Config) {

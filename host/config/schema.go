@@ -16,6 +16,7 @@ import (
 type given struct {
 	server          bool
 	cacheDir        bool
+	cacheKeyFile    bool
 	controlExchange bool
 }
 
@@ -44,6 +45,8 @@ func (d *decoder) config(n *yaml.Node, c *Config) (given, bool) {
 		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
 		{"admin_listen", func(v *yaml.Node, p string) { d.str(v, p, &c.AdminListen) }},
 		{"cache_dir", func(v *yaml.Node, p string) { g.cacheDir = present(v); d.str(v, p, &c.CacheDir) }},
+		{"cache_key_file", func(v *yaml.Node, p string) { g.cacheKeyFile = present(v); d.str(v, p, &c.CacheKeyFile) }},
+		{"max_module_size", func(v *yaml.Node, p string) { d.size(v, p, &c.MaxModuleSize) }},
 		{"executor_threads", func(v *yaml.Node, p string) { d.integer(v, p, &c.ExecutorThreads) }},
 		{"shutdown_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &c.ShutdownTimeout) }},
 		{"log", func(v *yaml.Node, p string) { d.log(v, p, &c.Log) }},

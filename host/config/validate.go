@@ -122,6 +122,9 @@ func (v *validator) top() {
 	if c.AdminListen != "" {
 		v.listen("admin_listen", c.AdminListen)
 	}
+	if c.MaxModuleSize < 1 {
+		v.add("max_module_size", "must be at least 1B, got %s", c.MaxModuleSize)
+	}
 	v.atLeast("executor_threads", c.ExecutorThreads, 1)
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
 	v.oneOf("log.level", "level", c.Log.Level, logLevels)

@@ -19,7 +19,7 @@ func Check(ctx context.Context, cfg *config.Config, w io.Writer, log *slog.Logge
 	if err := cfg.CheckFiles(); err != nil {
 		return err
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, Logger: log})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, CacheKeyFile: cfg.CacheKeyFile, Logger: log})
 	if err != nil {
 		return fmt.Errorf("wasm runtime: %w", err)
 	}

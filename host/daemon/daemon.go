@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -128,12 +127,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Info("admin listening", "addr", ln.Addr().String())
 	}
 
-	if cfg.CacheDir != "" {
-		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
-			return fmt.Errorf("cache_dir: %w", err)
-		}
-	}
-	wcfg := wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log, Host: d.hostCalls}
+	wcfg := wasm.Config{CacheDir: cfg.CacheDir, CacheKeyFile: cfg.CacheKeyFile, Logger: d.log, Host: d.hostCalls}
 	if cfg.CacheDir != "" {
 		wcfg.Compiler = d.compiler
 	}
