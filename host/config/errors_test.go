@@ -156,7 +156,10 @@ func TestParseBad(t *testing.T) {
 			`1: transport_url: its query: rabbit_qos_prefetch_count="x": not an integer`,
 		}},
 		{"transport URL with a comma in its password", "transport_url: rabbit://guest:s3cr,et@h/\n", []string{
-			`1: transport_url: a host's port is not a number in 1-65535 (a user name or password holding ',', '/', ':' or '@' must be percent-encoded)`,
+			`1: transport_url: a host without a user name comes before one with it: a password holding ',' must percent-encode it (%2C); otherwise name the user of every host, or list the hosts without one last`,
+		}},
+		{"transport URL with a slash in its password", "transport_url: rabbit://guest:1234/5678@h\n", []string{
+			`1: transport_url: an '@' after the hosts: a user name or password holding '/', '?' or '#' must percent-encode them (%2F, %3F, %23); a virtual host or query holding '@', as %40`,
 		}},
 		{"several transport URLs", url + "transport_url_env: X\n", []string{
 			`2: transport_url_env: give one of transport_url, transport_url_env, not several`,
