@@ -205,6 +205,7 @@ func (c *Config) complete(g given, e env) []Problem {
 	case c.CacheDir != "":
 		c.CacheDir = resolve(dir, c.CacheDir)
 	}
+	c.completeAdmin(dir)
 	if _, ok := c.Tenants[DefaultTenant]; !ok {
 		c.Tenants[DefaultTenant] = NewTenant(DefaultTenant)
 	}

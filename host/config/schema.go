@@ -43,6 +43,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) (given, bool) {
 		{"control_exchange", func(v *yaml.Node, p string) { g.controlExchange = present(v); d.str(v, p, &c.ControlExchange) }},
 		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
 		{"admin_listen", func(v *yaml.Node, p string) { d.str(v, p, &c.AdminListen) }},
+		{"admin", func(v *yaml.Node, p string) { d.admin(v, p, &c.Admin) }},
 		{"cache_dir", func(v *yaml.Node, p string) { g.cacheDir = present(v); d.str(v, p, &c.CacheDir) }},
 		{"executor_threads", func(v *yaml.Node, p string) { d.integer(v, p, &c.ExecutorThreads) }},
 		{"shutdown_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &c.ShutdownTimeout) }},

@@ -117,9 +117,7 @@ func (v *validator) top() {
 	v.transportURL()
 	v.name("control_exchange", c.ControlExchange)
 	v.name("server", c.Server)
-	if c.AdminListen != "" {
-		v.listen("admin_listen", c.AdminListen)
-	}
+	v.admin()
 	v.atLeast("executor_threads", c.ExecutorThreads, 1)
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
 	v.oneOf("log.level", "level", c.Log.Level, logLevels)
