@@ -138,7 +138,7 @@ func (o Options) TLSWarning() string {
 	if !o.TLS || o.checksHostname() {
 		return ""
 	}
-	why := "ssl_ca_file is not set"
+	why := "ssl_ca_file is not set: the system's CAs"
 	if o.TLSCAFile != "" {
 		why = "ssl_enforce_hostname_verification is false"
 	}
