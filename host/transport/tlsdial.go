@@ -115,18 +115,21 @@ func (c *watchedConn) ConnectionState() tls.ConnectionState {
 }
 
 // amqpOpenError is the error of an AMQP open that failed with err after
-// the connection's first failed read returned readErr: readErr when
-// amqp091 says only that the connection closed, or names a frame error
-// (the read error's text), so that a TLS alert or a reset reads as such.
+// the connection's first failed read returned readErr. The broker's own
+// refusal (an *amqp.Error such as ACCESS_REFUSED) stays; anything else
+// (amqp.ErrClosed, a frame error carrying the read error's text, or the
+// write error of a protocol header sent on a connection the reader had
+// already closed) gives way to readErr, so that a TLS alert or a reset
+// reads as such.
 func amqpOpenError(err, readErr error) error {
 	if readErr == nil {
 		return err
 	}
 	var ae *amqp.Error
-	if errors.Is(err, amqp.ErrClosed) || errors.As(err, &ae) && ae.Code == amqp.FrameError {
-		return fmt.Errorf("the connection failed during the AMQP handshake: %w", readErr)
+	if errors.As(err, &ae) && ae != amqp.ErrClosed && ae.Code != amqp.FrameError {
+		return err
 	}
-	return err
+	return fmt.Errorf("the connection failed during the AMQP handshake: %w", readErr)
 }
 
 // TLSWarning returns a warning when o connects with TLS without checking

@@ -22,6 +22,7 @@ func TestAMQPOpenError(t *testing.T) {
 		{"closed before the header was sent: the alert", amqp.ErrClosed, alert, "the connection failed during the AMQP handshake: remote error: tls: certificate required"},
 		{"reader's frame error: the alert", frame, alert, "remote error: tls: certificate required"},
 		{"closed, EOF read", amqp.ErrClosed, io.EOF, "during the AMQP handshake: EOF"},
+		{"header written after the reader closed: the alert", &net.OpError{Op: "write", Err: net.ErrClosed}, alert, "during the AMQP handshake: remote error: tls: certificate required"},
 		{"closed, nothing read", amqp.ErrClosed, nil, amqp.ErrClosed.Error()},
 		{"the broker's own refusal stays", auth, io.EOF, "username or password not allowed"},
 	}
