@@ -244,11 +244,23 @@ func loadAdminToken(path string) ([]byte, error) {
 // "0660"). The socket is bound under a temporary name in the same
 // directory, given its mode, then renamed to path, so that it is never
 // there with a wider mode. A stale socket at path (nothing accepts on
-// it) is replaced; a live one, or another kind of file, is an error.
+// it) is replaced; a live one, another kind of file, or a directory that
+// others can write and is not sticky, is an error.
 func listenUnix(path, mode string) (net.Listener, error) {
 	perm, err := strconv.ParseUint(mode, 8, 32)
 	if err != nil {
 		return nil, fmt.Errorf("socket mode %q: %v", mode, err)
+	}
+	// Only the daemon's user may replace what is in the directory
+	// between the bind, the chmod and the rename: a directory others
+	// can write must be sticky (as /tmp).
+	dir := filepath.Dir(path)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if di.Mode().Perm()&0o022 != 0 && di.Mode()&fs.ModeSticky == 0 {
+		return nil, fmt.Errorf("the socket's directory %s has mode %04o: others may replace the socket; make it writable by its owner only (or sticky)", dir, di.Mode().Perm())
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != fs.ModeSocket {
@@ -261,7 +273,11 @@ func listenUnix(path, mode string) (net.Listener, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d.tmp", filepath.Base(path), os.Getpid()))
+	// A short temporary name: a socket's path holds 107 bytes at most.
+	tmp := filepath.Join(dir, ".w"+strconv.FormatInt(int64(os.Getpid()), 36))
+	if len(tmp) > 107 {
+		return nil, fmt.Errorf("%s: its directory's name is too long for the socket's temporary name %s", path, filepath.Base(tmp))
+	}
 	os.Remove(tmp)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {

@@ -189,6 +189,26 @@ func TestListenUnix(t *testing.T) {
 		}
 		ln.Close()
 	})
+	t.Run("a directory others can write", func(t *testing.T) {
+		open := filepath.Join(dir, "open")
+		if err := os.Mkdir(open, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(open, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := listenUnix(filepath.Join(open, "a.sock"), "0600"); err == nil || !strings.Contains(err.Error(), "others may replace") {
+			t.Fatalf("error %v, want the directory refused", err)
+		}
+		if err := os.Chmod(open, 0o777|fs.ModeSticky); err != nil {
+			t.Fatal(err)
+		}
+		ln, err := listenUnix(filepath.Join(open, "a.sock"), "0600")
+		if err != nil {
+			t.Fatalf("a sticky directory: %v", err)
+		}
+		ln.Close()
+	})
 	t.Run("not a socket", func(t *testing.T) {
 		path := filepath.Join(dir, "file.sock")
 		if err := os.WriteFile(path, nil, 0o600); err != nil {
