@@ -76,9 +76,12 @@ type Config struct {
 	// Server is this daemon's Target.server. Default: the host name.
 	Server string `yaml:"server"`
 	// AdminListen is the host:port of the admin HTTP server (/metrics,
-	// /healthz, /readyz, module admin); empty disables it.
+	// /healthz, /readyz, module admin), or "unix:" and the path of a unix
+	// socket; empty disables it.
 	// Default "127.0.0.1:9464".
 	AdminListen string `yaml:"admin_listen"`
+	// Admin holds the admin HTTP server's limits and authentication.
+	Admin Admin `yaml:"admin"`
 	// CacheDir is the directory of the compiled-module cache; empty keeps
 	// compiled modules in memory only. Default /var/cache/wasmrpcd for root,
 	// otherwise $XDG_CACHE_HOME/wasmrpcd or ~/.cache/wasmrpcd.
@@ -286,6 +289,7 @@ func Default() *Config {
 	return &Config{
 		ControlExchange: DefaultControlExchange,
 		AdminListen:     DefaultAdminListen,
+		Admin:           defaultAdmin(),
 		ExecutorThreads: DefaultExecutorThreads,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		MaxModuleSize:   DefaultMaxModuleSize,

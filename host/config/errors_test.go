@@ -96,6 +96,24 @@ func TestParseBad(t *testing.T) {
 		{"admin_listen without port", url + "admin_listen: localhost\n", []string{
 			`2: admin_listen: want host:port, such as 127.0.0.1:9464, got "localhost"`,
 		}},
+		{"admin_listen unix without path", url + "admin_listen: 'unix:'\n", []string{
+			`2: admin_listen: want unix:/path/of/the.sock, got no path`,
+		}},
+		{"admin_listen unix path too long", url + "admin_listen: unix:/" + strings.Repeat("s", 120) + "\n", []string{
+			`2: admin_listen: the socket's path is 121 bytes long, more than a unix socket's 107`,
+		}},
+		{"admin limits", url + "admin: {socket_mode: '0666', read_header_timeout: 0s, read_timeout: -1s, write_timeout: 0s, idle_timeout: 0s, max_header_bytes: 100B, max_connections: 0}\n", []string{
+			`2: admin.socket_mode: unknown socket mode "0666" (did you mean "0660"?)`,
+			`2: admin.read_header_timeout: must be positive, got 0s`,
+			`2: admin.read_timeout: must be positive, got -1s`,
+			`2: admin.write_timeout: must be positive, got 0s`,
+			`2: admin.idle_timeout: must be positive, got 0s`,
+			`2: admin.max_header_bytes: must be from 1KiB to 1MiB, got 100B`,
+			`2: admin.max_connections: must be at least 1, got 0`,
+		}},
+		{"admin unknown key", url + "admin: {token: x}\n", []string{
+			`2: admin.token: unknown key (did you mean "token_file"?)`,
+		}},
 		{"admin_listen bad port", url + "admin_listen: localhost:http\n", []string{
 			`2: admin_listen: port "http" is not a number from 0 to 65535`,
 		}},
@@ -156,7 +174,10 @@ func TestParseBad(t *testing.T) {
 			`1: transport_url: its query: rabbit_qos_prefetch_count="x": not an integer`,
 		}},
 		{"transport URL with a comma in its password", "transport_url: rabbit://guest:s3cr,et@h/\n", []string{
-			`1: transport_url: a host's port is not a number in 1-65535 (a user name or password holding ',', '/', ':' or '@' must be percent-encoded)`,
+			`1: transport_url: a host without a user name comes before one with it: a password holding ',' must percent-encode it (%2C); otherwise name the user of every host, or list the hosts without one last`,
+		}},
+		{"transport URL with a slash in its password", "transport_url: rabbit://guest:1234/5678@h\n", []string{
+			`1: transport_url: an '@' after the hosts: a user name or password holding '/', '?' or '#' must percent-encode them (%2F, %3F, %23); a virtual host or query holding '@', as %40`,
 		}},
 		{"several transport URLs", url + "transport_url_env: X\n", []string{
 			`2: transport_url_env: give one of transport_url, transport_url_env, not several`,

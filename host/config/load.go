@@ -219,6 +219,7 @@ func (c *Config) complete(g given, e env) []Problem {
 	default:
 		c.CacheKeyFile = resolve(dir, c.CacheKeyFile)
 	}
+	c.completeAdmin(dir)
 	if _, ok := c.Tenants[DefaultTenant]; !ok {
 		c.Tenants[DefaultTenant] = NewTenant(DefaultTenant)
 	}

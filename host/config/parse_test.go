@@ -74,6 +74,7 @@ transport_url: amqp://u:p@h1:5672,u:p@h2:5673/vhost
 control_exchange: nova
 server: compute-1.example.org
 admin_listen: "[::1]:0"
+admin: {token_file: admin.token, socket_mode: "0660", read_header_timeout: 2s, read_timeout: 3s, write_timeout: 4s, idle_timeout: 5s, max_header_bytes: 8KiB, max_connections: 10}
 cache_dir: cache
 cache_key_file: keys/cache.key
 max_module_size: 32MiB
@@ -136,6 +137,10 @@ modules:
 			TransportURL: "amqp://u:p@h1:5672,u:p@h2:5673/vhost", ControlExchange: "nova",
 			Server: "compute-1.example.org", AdminListen: "[::1]:0", CacheDir: "/etc/wasmrpcd/cache",
 			CacheKeyFile: "/etc/wasmrpcd/keys/cache.key", MaxModuleSize: 32 * MiB,
+			Admin: Admin{TokenFile: "/etc/wasmrpcd/admin.token", SocketMode: "0660",
+				ReadHeaderTimeout: Duration(2 * time.Second), ReadTimeout: Duration(3 * time.Second),
+				WriteTimeout: Duration(4 * time.Second), IdleTimeout: Duration(5 * time.Second),
+				MaxHeaderBytes: 8 * KiB, MaxConnections: 10},
 			ExecutorThreads: 16, ShutdownTimeout: Duration(90 * time.Second),
 			Log: Log{Level: "debug", Format: "json"},
 			Rabbit: map[string]string{
@@ -205,6 +210,9 @@ modules:
 			c.AdminListen = ""
 			c.CacheDir = ""
 			c.CacheKeyFile = "" // no cache, no key
+		})},
+		{"admin_listen on a unix socket, relative to the file", url + "admin_listen: unix:run/admin.sock\n", expect(func(c *Config) {
+			c.AdminListen = "unix:/etc/wasmrpcd/run/admin.sock"
 		})},
 		{"empty server is the host name", url + "server: ''\n", expect(func(*Config) {})},
 		{"max_concurrency follows max_instances", url + "tenants:\n  default: {max_instances: 3}\n  b: {max_instances: 3, max_concurrency: 5}\n", expect(func(c *Config) {

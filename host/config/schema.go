@@ -44,6 +44,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) (given, bool) {
 		{"control_exchange", func(v *yaml.Node, p string) { g.controlExchange = present(v); d.str(v, p, &c.ControlExchange) }},
 		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
 		{"admin_listen", func(v *yaml.Node, p string) { d.str(v, p, &c.AdminListen) }},
+		{"admin", func(v *yaml.Node, p string) { d.admin(v, p, &c.Admin) }},
 		{"cache_dir", func(v *yaml.Node, p string) { g.cacheDir = present(v); d.str(v, p, &c.CacheDir) }},
 		{"cache_key_file", func(v *yaml.Node, p string) { g.cacheKeyFile = present(v); d.str(v, p, &c.CacheKeyFile) }},
 		{"max_module_size", func(v *yaml.Node, p string) { d.size(v, p, &c.MaxModuleSize) }},

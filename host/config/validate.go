@@ -119,9 +119,7 @@ func (v *validator) top() {
 	v.transportURL()
 	v.name("control_exchange", c.ControlExchange)
 	v.name("server", c.Server)
-	if c.AdminListen != "" {
-		v.listen("admin_listen", c.AdminListen)
-	}
+	v.admin()
 	if c.MaxModuleSize < 1 {
 		v.add("max_module_size", "must be at least 1B, got %s", c.MaxModuleSize)
 	}

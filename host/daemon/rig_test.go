@@ -211,6 +211,9 @@ func (r *rig) mustCall(topic, version, method string, args map[string]any) any {
 func (r *rig) admin(method, path string, out any) int {
 	r.t.Helper()
 	req, _ := http.NewRequest(method, "http://"+r.d.AdminAddr()+path, nil)
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)
