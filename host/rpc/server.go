@@ -102,7 +102,7 @@ type Server struct {
 	gone     goneQueues
 	inFlight atomic.Int64
 	expired  atomic.Int64 // requests dropped: their time to live ended while they waited for a slot
-	failed   atomic.Bool // the listener failed: no request is taken any more
+	failed   atomic.Bool  // the listener failed: no request is taken any more
 }
 
 // NewServer returns a server for target (Topic and Server set) that
