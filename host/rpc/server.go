@@ -319,6 +319,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, received tim
 		Args:      msg.Args,
 		Namespace: msg.Namespace,
 		Version:   msg.Version,
+		Hops:      msg.Hops,
 	}
 	callCtx := ctx
 	if d.Expiration > 0 {
