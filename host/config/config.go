@@ -34,6 +34,12 @@ const (
 	DefaultCallTimeout   = Duration(30 * time.Second)
 	DefaultMaxInstances  = 8
 	DefaultMaxResultSize = 4 * MiB
+	// DefaultMaxHops and DefaultMaxSendsPerRequest bound the chains of
+	// calls and casts guests make (docs/RATIONALE.md, "Call chains").
+	DefaultMaxHops            = 8
+	DefaultMaxSendsPerRequest = 16
+	// maxMaxHops is the largest max_hops: what a request can carry.
+	maxMaxHops = 1 << 16
 )
 
 // Config is the daemon's configuration. Parse fills in every default, so
@@ -143,6 +149,13 @@ type Tenant struct {
 	// tenant's modules that run at once, so that one tenant cannot take
 	// every executor thread. Default: MaxInstances.
 	MaxConcurrency int `yaml:"max_concurrency"`
+	// MaxHops bounds chains of calls and casts: a request from outside is
+	// hop 0, and what a guest sends while serving hop h is hop h+1, which
+	// is refused past MaxHops. Default 8.
+	MaxHops int `yaml:"max_hops"`
+	// MaxSendsPerRequest bounds the calls and casts a guest makes while it
+	// serves one request or notification. Default 16.
+	MaxSendsPerRequest int `yaml:"max_sends_per_request"`
 	// RPCTargets are the targets the tenant's guests may call and cast to.
 	// Default none.
 	RPCTargets []RPCTarget `yaml:"rpc_targets"`
@@ -221,6 +234,9 @@ func NewTenant(name string) *Tenant {
 		MaxInstances:   DefaultMaxInstances,
 		MaxResultSize:  DefaultMaxResultSize,
 		MaxConcurrency: DefaultMaxInstances,
+
+		MaxHops:            DefaultMaxHops,
+		MaxSendsPerRequest: DefaultMaxSendsPerRequest,
 	}
 }
 

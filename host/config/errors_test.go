@@ -186,6 +186,11 @@ func TestParseBad(t *testing.T) {
 			`9: tenants.u.max_result_size: must be from 1B to 4GiB-1B, got 4GiB`,
 			`10: tenants.v.memory_limit: must be from 64KiB (one wasm page) to 4GiB, got 8GiB`,
 		}},
+		{"chain bounds", url + "tenants:\n  t: {max_hops: 0, max_sends_per_request: -1}\n  u: {max_hops: 65537}\n", []string{
+			`3: tenants.t.max_hops: must be from 1 to 65536, got 0`,
+			`3: tenants.t.max_sends_per_request: must be at least 1, got -1`,
+			`4: tenants.u.max_hops: must be from 1 to 65536, got 65537`,
+		}},
 		{"max_concurrency follows a bad max_instances silently", url + "tenants: {t: {max_instances: -2}}\n", []string{
 			`2: tenants.t.max_instances: must be at least 1, got -2`,
 		}},
