@@ -1,0 +1,276 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasmrpcd/wasmrpcd/host/rpc"
+	"github.com/wasmrpcd/wasmrpcd/host/transport"
+)
+
+// Hostile guests against the routing of their calls and the bounds on
+// call chains (docs/RATIONALE.md, "Call chains"), on the daemon binary
+// and the real broker. The Go client calls them, since oslo's Python
+// client cannot send an argument named "method".
+
+// goClient returns an RPC client of exchange ex on the broker, for
+// target's topic, with timeout.
+func goClient(t *testing.T, n *names, ex, topic string, timeout time.Duration) *rpc.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := transport.Open(ctx, rabbitURL(""), transport.Options{ControlExchange: ex, ConnectionName: "wasmrpcd-e2e-tests", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("transport: %v", err)
+	}
+	c := rpc.NewClient(tr, rpc.Target{Topic: topic}, rpc.WithTimeout(timeout))
+	t.Cleanup(func() {
+		n.addQueue(c.ReplyQueue())
+		c.Close()
+		tr.Close()
+	})
+	return c
+}
+
+// waitFor waits until cond holds, for two minutes at most, and reports
+// whether it does.
+func waitFor(cond func() bool) bool {
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return cond()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+// TestHostileTargets: a guest reaches only the routing keys its tenant's
+// rpc_targets grant, whatever topic and server it names them by, and
+// names that no target may have are refused.
+func TestHostileTargets(t *testing.T) {
+	n := newNames(t)
+	ex := n.exchange()
+	topicH, topicAny := n.topic("hostile", "s1"), n.topic("anyhost", "s1")
+	good := n.topic("good", "s1")
+	adminTopic := good + ".admin" // a topic the tenant may not reach
+	n.addQueue(adminTopic)
+	n.addQueue(adminTopic + ".h")
+	n.addExchange(adminTopic + "_fanout")
+	d := startDaemon(t, daemonConfig{
+		Exchange: ex, Server: "s1",
+		Extra: map[string]any{"tenants": map[string]any{
+			"a":   map[string]any{"call_timeout": "20s", "rpc_targets": []string{good}},
+			"any": map[string]any{"call_timeout": "20s", "rpc_targets": []string{"*"}},
+			"b":   map[string]any{},
+		}},
+		Modules: []moduleConfig{
+			{Name: "hostile", Topic: topicH, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "a"}},
+			{Name: "anyhost", Topic: topicAny, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "any"}},
+			{Name: "good", Topic: good, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
+			// The queue good.admin.h: topic good.admin, server h.
+			{Name: "admin", Topic: adminTopic, Server: "h", Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := goClient(t, n, ex, topicH, 60*time.Second)
+	call := func(target map[string]any, marker string) map[string]any {
+		return map[string]any{"target": target, "method": "fail", "args": map[string]any{"kind": "ValueError", "message": marker}}
+	}
+	tests := []struct {
+		name   string
+		module string // the hostile module's topic
+		method string
+		target map[string]any
+		want   string // the exception class the guest got
+		why    string // a part of its message
+	}{
+		{"allowed topic", topicH, "call", map[string]any{"topic": good}, "ValueError", "marker"},
+		{"allowed topic and server", topicH, "call", map[string]any{"topic": adminTopic, "server": "h"}, "PermissionError", "routing key " + adminTopic + ".h"},
+		{"server with a dot", topicH, "call", map[string]any{"topic": good, "server": "admin.h"}, "PermissionError", "routing key " + adminTopic + ".h"},
+		{"cast, server with a dot", topicH, "cast", map[string]any{"topic": good, "server": "admin.h"}, "PermissionError", "routing key " + adminTopic + ".h"},
+		{"topic of another tenant's", topicH, "call", map[string]any{"topic": adminTopic}, "PermissionError", "may not reach RPC target " + adminTopic},
+		{"fanout of a longer topic", topicH, "cast", map[string]any{"topic": adminTopic, "fanout": true}, "PermissionError", "fanout exchange " + adminTopic + "_fanout"},
+		{"wildcard server", topicH, "cast", map[string]any{"topic": good, "server": "#"}, "ValueError", "AMQP wildcard"},
+		{"wildcard topic", topicH, "cast", map[string]any{"topic": good + ".*"}, "ValueError", "AMQP wildcard"},
+		{"empty part", topicH, "cast", map[string]any{"topic": good, "server": ".h"}, "ValueError", "empty part between dots"},
+		{"control character", topicH, "cast", map[string]any{"topic": good, "server": "h\r\nx"}, "ValueError", "contains"},
+		{"space in the exchange", topicH, "cast", map[string]any{"exchange": "a b", "topic": good}, "ValueError", "contains"},
+		{"absurd length", topicH, "cast", map[string]any{"topic": good, "server": strings.Repeat("h", 300)}, "ValueError", "more than 255"},
+		{"the broker's default exchange", topicAny, "cast", map[string]any{"exchange": "amq.default", "topic": adminTopic}, "PermissionError", "exchange amq.default"},
+		{"any target, server with dots", topicAny, "call", map[string]any{"topic": adminTopic, "server": "h"}, "ValueError", "marker"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := fmt.Sprintf("%s marker <%d>", n.prefix, i)
+			_, err := c.Prepare(rpc.WithTopic(tc.module)).Call(ctx, tc.method, call(tc.target, marker))
+			var re *rpc.RemoteError
+			if !errors.As(err, &re) {
+				if tc.method == "cast" && err == nil && tc.want == "" {
+					return
+				}
+				t.Fatalf("call: %v, want %s", err, tc.want)
+			}
+			if re.Class != tc.want || !strings.Contains(re.Message, tc.why) {
+				t.Errorf("%s: %s, want %s saying %q", re.Class, re.Message, tc.want, tc.why)
+			}
+		})
+	}
+	// Nothing refused reached a server: testkit's fail logs each run.
+	for i, tc := range tests {
+		marker := fmt.Sprintf("%s marker <%d>", n.prefix, i)
+		runs := len(d.records(func(r logRecord) bool {
+			m := r.attr("module")
+			return (m == "good" || m == "admin") && strings.Contains(r.attr("message"), marker)
+		}))
+		if want := map[bool]int{true: 1}[tc.why == "marker"]; runs != want {
+			t.Errorf("%s: fail ran %d times, want %d", tc.name, runs, want)
+		}
+	}
+}
+
+// chainTenant is a tenant whose guests may call their own topic.
+func chainTenant(topic string, keys map[string]any) map[string]any {
+	t := map[string]any{"call_timeout": "60s", "max_instances": 8, "rpc_targets": []string{topic}}
+	for k, v := range keys {
+		t[k] = v
+	}
+	return t
+}
+
+// served returns how many requests for method module has served.
+func served(t *testing.T, d *daemon, module, method string) int {
+	total := 0
+	for k, v := range d.metrics(t) {
+		if strings.HasPrefix(k, "wasmrpcd_rpc_requests_total{") && strings.Contains(k, `method="`+method+`"`) &&
+			strings.Contains(k, `module="`+module+`"`) {
+			total += int(v)
+		}
+	}
+	return total
+}
+
+// recursionErrors returns how many requests of module ended in the
+// host's RecursionError.
+func recursionErrors(d *daemon, module string) int {
+	return len(d.records(func(r logRecord) bool {
+		return r.attr("module") == module && r.attr("class") == "RecursionError"
+	}))
+}
+
+// TestHostileCallChains: a guest that calls itself, casts to itself, or
+// casts to itself twice per request stops at its tenant's max_hops (and
+// max_sends_per_request), with a RecursionError; one whose chain needs
+// more slots than its tenant has ends within the original caller's
+// timeout, since the wait for a slot counts against each request's time
+// to live and each hop's timeout is what is left of its caller's.
+func TestHostileCallChains(t *testing.T) {
+	n := newNames(t)
+	ex := n.exchange()
+	topics := map[string]string{}
+	for _, m := range []string{"recurse", "cast", "fork", "tight"} {
+		topics[m] = n.topic("chain_"+m, "s1")
+	}
+	tenants := map[string]any{
+		"recurse": chainTenant(topics["recurse"], map[string]any{"max_hops": 3}),
+		"cast":    chainTenant(topics["cast"], map[string]any{"max_hops": 3}),
+		"fork":    chainTenant(topics["fork"], map[string]any{"max_hops": 3, "max_sends_per_request": 2}),
+		// Two slots, and hops enough that only the deadline ends it.
+		"tight": chainTenant(topics["tight"], map[string]any{"max_instances": 2, "max_hops": 10000}),
+	}
+	var mods []moduleConfig
+	for m, topic := range topics {
+		mods = append(mods, moduleConfig{Name: "chain-" + m, Topic: topic, Files: []string{watModule(t, "chain")}, Extra: map[string]any{"tenant": m}})
+	}
+	d := startDaemon(t, daemonConfig{Exchange: ex, Server: "s1", Extra: map[string]any{"tenants": tenants}, Modules: mods})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	self := func(m, method string) map[string]any {
+		return map[string]any{"target": map[string]any{"topic": topics[m]}, "method": method}
+	}
+	idle := func(module string) bool { return d.moduleStatus(t, module).InFlight == 0 }
+
+	t.Run("call itself", func(t *testing.T) {
+		c := goClient(t, n, ex, topics["recurse"], 2*time.Minute)
+		_, err := c.Call(ctx, "recurse", self("recurse", "recurse"))
+		var re *rpc.RemoteError
+		if !errors.As(err, &re) || re.Class != "RecursionError" || !strings.Contains(re.Message, "hop 4") || !strings.Contains(re.Message, "max_hops") {
+			t.Fatalf("call: %v; want the RecursionError of hop 4", err)
+		}
+		t.Logf("%s: %s", re.Class, re.Message)
+		// Hops 0 to 3 ran, one after the other.
+		if got := served(t, d, "chain-recurse", "recurse"); got != 4 {
+			t.Errorf("served %d requests, want 4 (hops 0 to 3)", got)
+		}
+	})
+
+	t.Run("cast to itself", func(t *testing.T) {
+		c := goClient(t, n, ex, topics["cast"], 2*time.Minute)
+		if err := c.Cast(ctx, "cast_self", self("cast", "cast_self")); err != nil {
+			t.Fatal(err)
+		}
+		// Hop 3 is refused its cast: wait for that, then for the module to
+		// be idle; no more comes.
+		if !waitFor(func() bool { return recursionErrors(d, "chain-cast") >= 1 && idle("chain-cast") }) {
+			t.Fatalf("no RecursionError, or still busy: %d errors, %d served", recursionErrors(d, "chain-cast"), served(t, d, "chain-cast", "cast_self"))
+		}
+		if got, errs := served(t, d, "chain-cast", "cast_self"), recursionErrors(d, "chain-cast"); got != 4 || errs != 1 {
+			t.Errorf("served %d casts with %d RecursionErrors, want 4 (hops 0 to 3) and 1", got, errs)
+		}
+	})
+
+	t.Run("fork", func(t *testing.T) {
+		c := goClient(t, n, ex, topics["fork"], 2*time.Minute)
+		if err := c.Cast(ctx, "fork", self("fork", "fork")); err != nil {
+			t.Fatal(err)
+		}
+		// Each request casts three times and max_sends_per_request lets
+		// two through: 1, 2, 4 and 8 requests at hops 0 to 3. Each one's
+		// third cast is refused (the guest returns that refusal): by
+		// max_sends_per_request at hops 0 to 2, by max_hops at hop 3.
+		const want = 1 + 2 + 4 + 8
+		if !waitFor(func() bool {
+			return served(t, d, "chain-fork", "fork") >= want && recursionErrors(d, "chain-fork") >= want && idle("chain-fork")
+		}) {
+			t.Fatalf("served %d, %d RecursionErrors; want %d of each", served(t, d, "chain-fork", "fork"), recursionErrors(d, "chain-fork"), want)
+		}
+		saying := func(s string) int {
+			return len(d.records(func(r logRecord) bool {
+				return r.attr("module") == "chain-fork" && r.attr("class") == "RecursionError" && strings.Contains(r.attr("message"), s)
+			}))
+		}
+		if got, errs := served(t, d, "chain-fork", "fork"), recursionErrors(d, "chain-fork"); got != want || errs != want {
+			t.Errorf("served %d casts with %d RecursionErrors, want %d of each", got, errs, want)
+		}
+		if sends, hops := saying("max_sends_per_request"), saying("max_hops"); sends != 7 || hops != 8 {
+			t.Errorf("%d refusals by max_sends_per_request and %d by max_hops, want 7 and 8", sends, hops)
+		}
+	})
+
+	t.Run("more hops than slots", func(t *testing.T) {
+		const timeout = 5 * time.Second
+		c := goClient(t, n, ex, topics["tight"], timeout)
+		start := time.Now()
+		_, err := c.Call(ctx, "recurse", self("tight", "recurse"))
+		if !errors.Is(err, rpc.ErrTimeout) {
+			t.Fatalf("call: %v, want a timeout", err)
+		}
+		t.Logf("the caller timed out after %v: %v", time.Since(start).Round(time.Millisecond), err)
+		// Hops 0 and 1 hold both slots, hop 2 waits for one until its time
+		// to live (what was left of the caller's) ends. Without that bound
+		// each freed slot would start a hop with a fresh deadline, and the
+		// module would never be idle.
+		if !waitFor(func() bool { return idle("chain-tight") }) {
+			t.Fatalf("the chain goes on: %d in flight, %d served", d.moduleStatus(t, "chain-tight").InFlight, served(t, d, "chain-tight", "recurse"))
+		}
+		expired := len(d.records(func(r logRecord) bool { return r.Msg == "rpc: request expired while it waited for a slot; dropped" }))
+		t.Logf("ended after %v: %d requests served, %d expired waiting for a slot", time.Since(start).Round(time.Millisecond),
+			served(t, d, "chain-tight", "recurse"), expired)
+	})
+}
