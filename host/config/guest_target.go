@@ -54,6 +54,11 @@ func CheckGuestTarget(exchange, topic, server, namespace string, fanout bool) er
 	return nil
 }
 
+// CheckText checks a name a guest gives the host (a method name, say):
+// not empty, at most MaxNameBytes, no white space, control character or
+// invalid UTF-8. what names it in the error.
+func CheckText(what, name string) error { return checkText(what, name) }
+
 // checkName checks an exchange, topic or server name; dotted names
 // (topics and servers) may not have an empty part between dots.
 func checkName(what, name string, dotted bool) error {
