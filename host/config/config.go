@@ -36,7 +36,7 @@ const (
 	DefaultMaxResultSize = 4 * MiB
 	// DefaultMaxHops and DefaultMaxSendsPerRequest bound the chains of
 	// calls and casts guests make (docs/RATIONALE.md, "Call chains").
-	DefaultMaxHops            = 8
+	DefaultMaxHops            = 4
 	DefaultMaxSendsPerRequest = 16
 	// maxMaxHops is the largest max_hops: what a request can carry.
 	maxMaxHops = 1 << 16
@@ -151,7 +151,7 @@ type Tenant struct {
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// MaxHops bounds chains of calls and casts: a request from outside is
 	// hop 0, and what a guest sends while serving hop h is hop h+1, which
-	// is refused past MaxHops. Default 8.
+	// is refused past MaxHops. Default 4.
 	MaxHops int `yaml:"max_hops"`
 	// MaxSendsPerRequest bounds the calls and casts a guest makes while it
 	// serves one request or notification. Default 16.
