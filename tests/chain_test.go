@@ -274,3 +274,42 @@ func TestHostileCallChains(t *testing.T) {
 			served(t, d, "chain-tight", "recurse"), expired)
 	})
 }
+
+// TestGuestCallDeadline: a guest's call cannot outlive the call it makes
+// it from. The guest's tenant and the callee's allow a minute; the
+// caller waits 3 s; the callee, asked to spin for 30 s, is stopped when
+// what was left of the caller's 3 s runs out.
+func TestGuestCallDeadline(t *testing.T) {
+	n := newNames(t)
+	ex := n.exchange()
+	topicH, topicS := n.topic("caller", "s1"), n.topic("spinner", "s1")
+	d := startDaemon(t, daemonConfig{
+		Exchange: ex, Server: "s1",
+		Extra: map[string]any{"tenants": map[string]any{
+			"a": map[string]any{"call_timeout": "60s", "rpc_targets": []string{topicS}},
+			"b": map[string]any{"call_timeout": "60s"},
+		}},
+		Modules: []moduleConfig{
+			{Name: "caller", Topic: topicH, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "a"}},
+			{Name: "spinner", Topic: topicS, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := goClient(t, n, ex, topicH, 3*time.Second)
+	_, err := c.Call(ctx, "call", map[string]any{"target": map[string]any{"topic": topicS}, "method": "spin", "args": map[string]any{"ms": 30000}})
+	if !errors.Is(err, rpc.ErrTimeout) {
+		t.Fatalf("call: %v, want a timeout", err)
+	}
+	stopped := func(module string) bool {
+		return len(d.records(func(r logRecord) bool {
+			return r.attr("module") == module && r.Msg == "rpc: the caller's deadline passed; the call was stopped and gets no reply"
+		})) > 0
+	}
+	if !waitFor(func() bool { return stopped("spinner") }) {
+		t.Fatal("the spinner was not stopped at its caller's deadline")
+	}
+	if st := d.moduleStatus(t, "spinner"); st.InFlight != 0 {
+		t.Errorf("spinner still busy: %+v", st)
+	}
+}
