@@ -44,6 +44,10 @@ func TestAllowsRoutingKey(t *testing.T) {
 		{"ironic.conductor_manager", "openstack", "ironic", "conductor_manager", false, false},
 		{"nova/*", "nova", "anything", "a.b.c", false, true},
 		{"nova/*", "cinder", "anything", "", false, false},
+		// anything_fanout is topic anything's on every exchange.
+		{"nova/*", "nova", "anything", "", true, false},
+		{"*", "nova", "anything", "", true, true},
+		{"*/anything", "nova", "anything", "", true, true},
 		// The broker's own exchanges only by name: amq.default reaches
 		// any queue by its name.
 		{"*", "amq.default", "reply_x", "", false, false},

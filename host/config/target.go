@@ -114,7 +114,9 @@ func (r *RPCTarget) UnmarshalYAML(n *yaml.Node) error {
 // The rule must allow the target as named, and also where the message
 // goes: a fanout cast goes to the exchange topic_fanout, anything else to
 // exchange with the routing key topic.server (or topic), and the rule
-// must grant that key (see [RPCTarget.GrantsKey]). So topic "good" with
+// must grant that key (see [RPCTarget.GrantsKey]); a fanout cast, whose
+// exchange is the topic's whatever exchange it names, needs a rule that
+// names the topic, or "*". So topic "good" with
 // server "admin.h" is refused by the rule "good": its key "good.admin.h"
 // is also the queue of topic "good.admin" and server "h".
 func (r RPCTarget) Allows(exchange, topic, server string, fanout bool) bool {
@@ -122,7 +124,9 @@ func (r RPCTarget) Allows(exchange, topic, server string, fanout bool) bool {
 		return false
 	}
 	if fanout {
-		return r.Server == ""
+		// The fanout exchange topic_fanout is the topic's on every
+		// exchange: a rule for any topic of one exchange cannot grant it.
+		return r.Server == "" && (r.Topic != Any || r.Exchange == Any)
 	}
 	return (r.Server == "" || r.Server == server) && r.GrantsKey(exchange, RoutingKey(topic, server))
 }
