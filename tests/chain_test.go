@@ -56,7 +56,7 @@ func waitFor(cond func() bool) bool {
 func TestHostileTargets(t *testing.T) {
 	n := newNames(t)
 	ex := n.exchange()
-	topicH, topicAny := n.topic("hostile", "s1"), n.topic("anyhost", "s1")
+	topicH, topicAny, topicEx := n.topic("hostile", "s1"), n.topic("anyhost", "s1"), n.topic("exhost", "s1")
 	good := n.topic("good", "s1")
 	adminTopic := good + ".admin" // a topic the tenant may not reach
 	n.addQueue(adminTopic)
@@ -67,11 +67,13 @@ func TestHostileTargets(t *testing.T) {
 		Extra: map[string]any{"tenants": map[string]any{
 			"a":   map[string]any{"call_timeout": "20s", "rpc_targets": []string{good}},
 			"any": map[string]any{"call_timeout": "20s", "rpc_targets": []string{"*"}},
+			"ex":  map[string]any{"call_timeout": "20s", "rpc_targets": []string{ex + "/*"}},
 			"b":   map[string]any{},
 		}},
 		Modules: []moduleConfig{
 			{Name: "hostile", Topic: topicH, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "a"}},
 			{Name: "anyhost", Topic: topicAny, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "any"}},
+			{Name: "exhost", Topic: topicEx, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "ex"}},
 			{Name: "good", Topic: good, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
 			// The queue good.admin.h: topic good.admin, server h.
 			{Name: "admin", Topic: adminTopic, Server: "h", Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "b"}},
@@ -105,6 +107,9 @@ func TestHostileTargets(t *testing.T) {
 		{"absurd length", topicH, "cast", map[string]any{"topic": good, "server": strings.Repeat("h", 300)}, "ValueError", "more than 255"},
 		{"the broker's default exchange", topicAny, "cast", map[string]any{"exchange": "amq.default", "topic": adminTopic}, "PermissionError", "exchange amq.default"},
 		{"any target, server with dots", topicAny, "call", map[string]any{"topic": adminTopic, "server": "h"}, "ValueError", "marker"},
+		// good_fanout is topic good's on every exchange, not only ex's.
+		{"any topic of one exchange, fanout", topicEx, "cast", map[string]any{"topic": good, "fanout": true}, "PermissionError", "fanout exchange " + good + "_fanout"},
+		{"any topic of one exchange", topicEx, "call", map[string]any{"topic": good}, "ValueError", "marker"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,15 +127,28 @@ func TestHostileTargets(t *testing.T) {
 			}
 		})
 	}
-	// Nothing refused reached a server: testkit's fail logs each run.
-	for i, tc := range tests {
+	// Nothing refused reached a server: testkit's fail logs each run. The
+	// log is read as the daemon writes it: wait for the runs that must be
+	// there, then count them all.
+	runs := func(i int) int {
 		marker := fmt.Sprintf("%s marker <%d>", n.prefix, i)
-		runs := len(d.records(func(r logRecord) bool {
+		return len(d.records(func(r logRecord) bool {
 			m := r.attr("module")
 			return (m == "good" || m == "admin") && strings.Contains(r.attr("message"), marker)
 		}))
-		if want := map[bool]int{true: 1}[tc.why == "marker"]; runs != want {
-			t.Errorf("%s: fail ran %d times, want %d", tc.name, runs, want)
+	}
+	want := func(i int) int { return map[bool]int{true: 1}[tests[i].why == "marker"] }
+	waitFor(func() bool {
+		for i := range tests {
+			if runs(i) < want(i) {
+				return false
+			}
+		}
+		return true
+	})
+	for i, tc := range tests {
+		if got := runs(i); got != want(i) {
+			t.Errorf("%s: fail ran %d times, want %d", tc.name, got, want(i))
 		}
 	}
 }
