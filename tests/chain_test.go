@@ -11,6 +11,7 @@ import (
 
 	"github.com/wasmrpcd/wasmrpcd/host/rpc"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // Hostile guests against the routing of their calls and the bounds on
@@ -330,4 +331,44 @@ func TestGuestCallDeadline(t *testing.T) {
 	if st := d.moduleStatus(t, "spinner"); st.InFlight != 0 {
 		t.Errorf("spinner still busy: %+v", st)
 	}
+}
+
+// TestGuestCallsPythonPeer: the requests a guest sends carry the hop
+// count (_wasmrpcd_hops), which Python oslo.messaging servers of every
+// peer version serve as any request.
+func TestGuestCallsPythonPeer(t *testing.T) {
+	oslopeer.Run(t, func(t *testing.T, peer oslopeer.Peer) {
+		n := newNames(t)
+		ex := n.exchange()
+		topicH, topicP := n.topic("guest", "s1"), n.topic("py", "p1")
+		py := startPyServer(t, peer, ex, topicP, "p1", pyServerOptions{LogCalls: true})
+		d := startDaemon(t, daemonConfig{
+			Exchange: ex, Server: "s1",
+			Extra: map[string]any{"tenants": map[string]any{
+				"a": map[string]any{"call_timeout": "60s", "rpc_targets": []string{topicP}},
+			}},
+			Modules: []moduleConfig{{Name: "guest", Topic: topicH, Files: []string{watModule(t, "misbehave")}, Extra: map[string]any{"tenant": "a"}}},
+		})
+		t.Cleanup(func() { stopAll(func() { py.stop() }, d.stop) })
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		c := goClient(t, n, ex, topicH, 60*time.Second)
+		marker := n.prefix + " via a guest"
+		for _, target := range []map[string]any{{"topic": topicP}, {"topic": topicP, "server": "p1"}} {
+			res, err := c.Call(ctx, "call", map[string]any{"target": target, "method": "echo", "args": map[string]any{"value": marker}})
+			if err != nil {
+				t.Fatalf("call %v: %v", target, err)
+			}
+			var got string
+			if err := res.Decode(&got); err != nil || got != marker {
+				t.Errorf("call %v: %q (%v), want %q", target, got, err, marker)
+			}
+		}
+		if _, err := c.Call(ctx, "cast", map[string]any{"target": map[string]any{"topic": topicP}, "method": "echo", "args": map[string]any{"value": marker}}); err != nil {
+			t.Fatalf("cast: %v", err)
+		}
+		if !waitFor(func() bool { return py.calls("echo", marker) >= 3 }) {
+			t.Errorf("the Python server served %d of the 3 echoes", py.calls("echo", marker))
+		}
+	})
 }
