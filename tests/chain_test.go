@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmrpcd/wasmrpcd/host/notify"
 	"github.com/wasmrpcd/wasmrpcd/host/rpc"
 	"github.com/wasmrpcd/wasmrpcd/host/transport"
 	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
@@ -371,4 +372,65 @@ func TestGuestCallsPythonPeer(t *testing.T) {
 			t.Errorf("the Python server served %d of the 3 echoes", py.calls("echo", marker))
 		}
 	})
+}
+
+// TestHostileNotificationLoop: a notification handler that notifies the
+// topic it listens to stops at its tenant's max_hops. chain.wat's handler
+// emits to the topic wasmrpcd_e2e_chain_loop (the module cannot be told
+// another); the test's exchange and pool keep it apart from other runs.
+func TestHostileNotificationLoop(t *testing.T) {
+	const topic = "wasmrpcd_e2e_chain_loop"
+	n := newNames(t)
+	ex := n.exchange()
+	copies := topic + ".info" // the queue each notifier declares: one copy of each notification
+	pool := n.prefix + "_loop"
+	n.addQueue(copies)
+	n.addQueue(pool)
+	d := startDaemon(t, daemonConfig{
+		Exchange: ex, Server: "s1",
+		Extra: map[string]any{"tenants": map[string]any{
+			"loop": map[string]any{"call_timeout": "60s", "max_hops": 3, "notification_topics": []string{topic}},
+		}},
+		Modules: []moduleConfig{{Name: "chain-notes", Topic: n.topic("chain_notes", "s1"), Files: []string{watModule(t, "chain")},
+			Extra: map[string]any{"tenant": "loop", "notification_topics": []string{topic}, "notification_pool": pool}}},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tr, err := transport.Open(ctx, rabbitURL(""), transport.Options{ControlExchange: ex, ConnectionName: "wasmrpcd-e2e-tests", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("transport: %v", err)
+	}
+	defer tr.Close()
+	notifier, err := notify.NewNotifier(tr, "e2e", notify.NotifierOptions{Topics: []string{topic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := notifier.Info(ctx, nil, "chain.start", []byte{0xf6}); err != nil {
+		t.Fatal(err)
+	}
+	refused := func() int {
+		return len(d.records(func(r logRecord) bool {
+			return strings.HasPrefix(r.Msg, "notify: handler failed") && strings.Contains(r.attr("err"), "RecursionError") &&
+				strings.Contains(r.attr("err"), "max_hops")
+		}))
+	}
+	ch, err := dialT(t).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitted := func() int {
+		q, err := ch.QueueDeclarePassive(copies, false, false, false, false, nil)
+		if err != nil {
+			t.Fatalf("queue %s: %v", copies, err)
+		}
+		return q.Messages
+	}
+	// The test's notification is hop 0; the handlers at hops 0 to 2 emit
+	// hops 1 to 3; the one at hop 3 is refused.
+	if !waitFor(func() bool { return refused() >= 1 && emitted() >= 4 }) {
+		t.Fatalf("%d refusals, %d notifications; want 1 and 4", refused(), emitted())
+	}
+	if r, e := refused(), emitted(); r != 1 || e != 4 {
+		t.Errorf("%d refusals, %d notifications; want 1 and 4", r, e)
+	}
 }

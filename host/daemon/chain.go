@@ -43,6 +43,21 @@ func linkOf(ctx context.Context) *chainLink {
 	return &chainLink{}
 }
 
+// nextNotifyHop returns the hop count of a notification the guest serving
+// ctx's request emits, or the exception the guest gets past the tenant's
+// max_hops: a handler that notifies the topic it listens to is a chain
+// too. Notifications do not count against max_sends_per_request; how
+// many a guest emits is a matter of rate, not of a chain's shape.
+func nextNotifyHop(ctx context.Context, tenant *config.Tenant) (int, error) {
+	hop := linkOf(ctx).hops + 1
+	if hop > tenant.MaxHops {
+		return 0, &abi.Error{Class: "RecursionError", Module: "builtins",
+			Message: fmt.Sprintf("notification chain too long: this notification would be hop %d of its chain, and tenant %s allows %d (max_hops)",
+				hop, tenant.Name, tenant.MaxHops)}
+	}
+	return hop, nil
+}
+
 // nextHop counts one call or cast of the guest serving ctx's request and
 // returns the hop count it is sent with, or the exception the guest
 // gets when the tenant's chain limits refuse it.

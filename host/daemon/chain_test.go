@@ -89,3 +89,18 @@ func TestCheckTarget(t *testing.T) {
 		})
 	}
 }
+
+func TestNextNotifyHop(t *testing.T) {
+	tenant := config.NewTenant("t")
+	tenant.MaxHops, tenant.MaxSendsPerRequest = 2, 1
+	ctx := withChain(context.Background(), 1)
+	for range 3 { // notifications do not count as sends
+		if hop, err := nextNotifyHop(ctx, tenant); err != nil || hop != 2 {
+			t.Fatalf("hop %d, %v; want 2", hop, err)
+		}
+	}
+	var ae *abi.Error
+	if _, err := nextNotifyHop(withChain(context.Background(), 2), tenant); !errors.As(err, &ae) || ae.Class != "RecursionError" || !strings.Contains(ae.Message, "max_hops") {
+		t.Fatalf("error %v, want a RecursionError naming max_hops", err)
+	}
+}

@@ -116,6 +116,10 @@ func (h *hostCalls) Notify(ctx context.Context, from wasm.Caller, n *abi.Notific
 	if n.EventType == "" || n.PublisherID == "" {
 		return &abi.Error{Class: "ValueError", Module: "builtins", Message: "a notification needs an event_type and a publisher_id"}
 	}
+	hop, err := nextNotifyHop(ctx, tenant)
+	if err != nil {
+		return err
+	}
 	notifier, err := h.notifier(topic)
 	if err != nil {
 		return err
@@ -124,7 +128,7 @@ func (h *hostCalls) Notify(ctx context.Context, from wasm.Caller, n *abi.Notific
 	if len(payload) == 0 {
 		payload = []byte{0xf6}
 	}
-	return notifier.Prepare(n.PublisherID).Notify(ctx, priority, n.Context, n.EventType, payload)
+	return notifier.Prepare(n.PublisherID).WithHops(hop).Notify(ctx, priority, n.Context, n.EventType, payload)
 }
 
 // tenantOf returns the tenant of the calling module.

@@ -38,3 +38,21 @@ func TestRequestHops(t *testing.T) {
 		}
 	}
 }
+
+func TestNotificationHops(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		n := Notification{MessageID: "m", PublisherID: "p", EventType: "e", Priority: "INFO", UniqueID: "u", Hops: 2, Legacy: legacy}
+		body, err := EncodeNotification(nil, &n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeNotification(body)
+		if err != nil || got.Hops != 2 || got.EventType != "e" {
+			t.Fatalf("legacy %v: DecodeNotification(%s) = hops %d, %v", legacy, body, got.Hops, err)
+		}
+		n.Hops = 0
+		if body, _ := EncodeNotification(nil, &n); strings.Contains(string(body), keyHops) {
+			t.Fatalf("a notification of no hops writes the key: %s", body)
+		}
+	}
+}

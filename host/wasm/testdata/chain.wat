@@ -11,9 +11,14 @@
 ;;               held response, value or exception, as its own result)
 ;;   cast_self   casts it once, returns what the cast returned
 ;;   fork        casts it three times, returns what the third cast returned
+;;
+;; Its handler of info notifications emits an info notification, event
+;; type chain.loop, to the topic wasmrpcd_e2e_chain_loop, and returns what
+;; the host answered: a module listening to that topic notifies itself.
 (module
   (import "wasmrpc" "call" (func $call (param i32 i32) (result i32)))
   (import "wasmrpc" "cast" (func $cast (param i32 i32) (result i32)))
+  (import "wasmrpc" "notify" (func $notify (param i32 i32) (result i32)))
   (import "wasmrpc" "response" (func $response (param i32 i32) (result i32)))
 
   (memory (export "memory") 2)
@@ -21,14 +26,16 @@
   (data (i32.const 0) "\a1evalue")                        ;; {"value": header, 7 bytes
   (data (i32.const 16) "\a1evalue\f6")                    ;; {"value": null}, 8 bytes
   (data (i32.const 32) "\64args")                         ;; the key "args", 5 bytes
-  (data (i32.const 1024) "\a3fmoduleechainiendpoints\81\a2gmethods\83\a2dnamegrecursefexportkrpc.recurse\a2dnameicast_selffexportmrpc.cast_self\a2dnamedforkfexporthrpc.forkgversionc1.0kabi_version\01")
+  (data (i32.const 1024) "\a4fmoduleechainiendpoints\81\a2gmethods\83\a2dnamegrecursefexportkrpc.recurse\a2dnameicast_selffexportmrpc.cast_self\a2dnamedforkfexporthrpc.forkgversionc1.0kabi_version\01mnotifications\81\a2hprioritydinfofexportknotify.info")
+  ;; 2048: the notification notify.info emits
+  (data (i32.const 2048) "\a4etopicwwasmrpcd_e2e_chain_loophprioritydinfolpublisher_idechainjevent_typejchain.loop")
 
   (global $heap (mut i32) (i32.const 65536))
 
   (func (export "_initialize"))
   (func (export "wasmrpc.abi_version") (result i32) (i32.const 1))
   (func (export "wasmrpc.manifest") (result i64)
-    (call $pack (i32.const 1024) (i32.const 157)))
+    (call $pack (i32.const 1024) (i32.const 206)))
 
   ;; alloc is a bump allocator that grows memory as needed; free is a no-op.
   (func $alloc (export "wasmrpc.alloc") (param $n i32) (result i32)
@@ -90,4 +97,7 @@
     (drop (call $cast (local.get $r) (local.get $n)))
     (drop (call $cast (local.get $r) (local.get $n)))
     (call $forward (call $cast (local.get $r) (local.get $n))))
+
+  (func (export "notify.info") (param $cp i32) (param $cn i32) (param $ap i32) (param $an i32) (result i64)
+    (call $forward (call $notify (i32.const 2048) (i32.const 86))))
 )
