@@ -9,14 +9,16 @@ import (
 	"github.com/wasmrpcd/wasmrpcd/host/config"
 )
 
-// A chain is the requests that descend from one request through the
-// calls and casts of guests: a guest serving hop h sends hop h+1, the
-// count travelling in each request (rpc.WithHops, oslo.Request.Hops).
-// Two tenant limits bound a chain, since a guest that calls or casts to
-// itself would otherwise never stop: its depth (max_hops) and how many
-// calls and casts one request may make (max_sends_per_request). A call's
-// time is bounded too, by its caller's deadline (see hostCalls.prepare);
-// docs/RATIONALE.md, "Call chains", says why these and not others.
+// A chain is the requests and notifications that descend from one
+// request or notification through the calls, casts and notifications of
+// guests: a guest serving hop h sends hop h+1, the count travelling in
+// each message (rpc.WithHops, notify's WithHops, "_wasmrpcd_hops"). Two
+// tenant limits bound a chain, since a guest that calls, casts or
+// notifies to itself would otherwise never stop: its depth (max_hops) and
+// how many calls and casts one request may make (max_sends_per_request).
+// A call's time is bounded too, by its caller's deadline (see
+// hostCalls.prepare); docs/RATIONALE.md, "Call chains", says why these
+// and not others.
 
 // chainKey is the context key of a request's *chainLink.
 type chainKey struct{}
