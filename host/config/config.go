@@ -49,6 +49,12 @@ const (
 	DefaultMaxNotificationSize = Size(budget.DefaultMaxNotificationSize)
 	DefaultGuestLogLevel       = LevelDebug
 	DefaultGuestLogMaxLevel    = LevelError
+	// DefaultMaxHops and DefaultMaxSendsPerRequest bound the chains of
+	// calls and casts guests make (docs/RATIONALE.md, "Call chains").
+	DefaultMaxHops            = 4
+	DefaultMaxSendsPerRequest = 16
+	// maxMaxHops is the largest max_hops: what a request can carry.
+	maxMaxHops = 1 << 16
 )
 
 // Config is the daemon's configuration. Parse fills in every default, so
@@ -170,6 +176,13 @@ type Tenant struct {
 	// tenant's modules that run at once, so that one tenant cannot take
 	// every executor thread. Default: MaxInstances.
 	MaxConcurrency int `yaml:"max_concurrency"`
+	// MaxHops bounds chains of calls and casts: a request from outside is
+	// hop 0, and what a guest sends while serving hop h is hop h+1, which
+	// is refused past MaxHops. Default 4.
+	MaxHops int `yaml:"max_hops"`
+	// MaxSendsPerRequest bounds the calls and casts a guest makes while it
+	// serves one request or notification. Default 16.
+	MaxSendsPerRequest int `yaml:"max_sends_per_request"`
 	// RPCTargets are the targets the tenant's guests may call and cast to.
 	// Default none.
 	RPCTargets []RPCTarget `yaml:"rpc_targets"`
@@ -318,6 +331,8 @@ func NewTenant(name string) *Tenant {
 		MaxNotificationSize: DefaultMaxNotificationSize,
 		GuestLogLevel:       DefaultGuestLogLevel,
 		GuestLogMaxLevel:    DefaultGuestLogMaxLevel,
+		MaxHops:             DefaultMaxHops,
+		MaxSendsPerRequest:  DefaultMaxSendsPerRequest,
 	}
 }
 

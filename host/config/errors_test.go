@@ -232,6 +232,11 @@ func TestParseBad(t *testing.T) {
 			`13: tenants.w.log_rate: size "1.5KiB" is not a whole number (use a smaller unit)`,
 			`13: tenants.w.host_call_rate: want an integer, got 1.5`,
 		}},
+		{"chain bounds", url + "tenants:\n  t: {max_hops: 0, max_sends_per_request: -1}\n  u: {max_hops: 65537}\n", []string{
+			`3: tenants.t.max_hops: must be from 1 to 65536, got 0`,
+			`3: tenants.t.max_sends_per_request: must be at least 1, got -1`,
+			`4: tenants.u.max_hops: must be from 1 to 65536, got 65537`,
+		}},
 		{"max_concurrency follows a bad max_instances silently", url + "tenants: {t: {max_instances: -2}}\n", []string{
 			`2: tenants.t.max_instances: must be at least 1, got -2`,
 		}},

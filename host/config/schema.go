@@ -146,6 +146,8 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 				concurrency = present(v)
 				d.integer(v, p, &t.MaxConcurrency)
 			}},
+			{"max_hops", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxHops) }},
+			{"max_sends_per_request", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxSendsPerRequest) }},
 			{"rpc_targets", func(v *yaml.Node, p string) { d.rpcTargets(v, p, &t.RPCTargets) }},
 			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &t.NotificationTopics) }},
 			{"log_rate", func(v *yaml.Node, p string) { d.size(v, p, &t.LogRate) }},

@@ -187,6 +187,10 @@ func (v *validator) tenant(name string, t *Tenant) {
 		// Unset, it follows max_instances: report only max_instances.
 		v.atLeast(p+".max_concurrency", t.MaxConcurrency, 1)
 	}
+	if t.MaxHops < 1 || t.MaxHops > maxMaxHops {
+		v.add(p+".max_hops", "must be from 1 to %d, got %d", maxMaxHops, t.MaxHops)
+	}
+	v.atLeast(p+".max_sends_per_request", t.MaxSendsPerRequest, 1)
 	for i, r := range t.RPCTargets {
 		rp := index(p+".rpc_targets", i)
 		if r.Exchange == "" {

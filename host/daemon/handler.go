@@ -24,7 +24,7 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 	if !ok { // the dispatcher checks the manifest's methods first
 		return nil, &rpc.NoSuchMethodError{Method: req.Method}
 	}
-	value, err := h.module.Call(ctx, export, req.Context, req.Args)
+	value, err := h.module.Call(withChain(ctx, req.Hops), export, req.Context, req.Args)
 	if err != nil {
 		return nil, guestFailure(h.module.Name(), req.Method, err)
 	}

@@ -30,7 +30,7 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 		if v == nil {
 			return notify.Requeue, fmt.Errorf("module %s no longer handles %s notifications", h.m.name(), h.priority)
 		}
-		value, err := v.Call(ctx, export, msg.Context, args)
+		value, err := v.Call(withChain(ctx, msg.Hops), export, msg.Context, args)
 		if errors.Is(err, wasm.ErrClosed) && attempt < 8 {
 			continue // swapped out before the call started: take the new version
 		}

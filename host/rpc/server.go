@@ -101,7 +101,8 @@ type Server struct {
 	recent   recentIDs
 	gone     goneQueues
 	inFlight atomic.Int64
-	failed   atomic.Bool // the listener failed: no request is taken any more
+	expired  atomic.Int64 // requests dropped: their time to live ended while they waited for a slot
+	failed   atomic.Bool  // the listener failed: no request is taken any more
 }
 
 // NewServer returns a server for target (Topic and Server set) that
@@ -216,28 +217,69 @@ func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
 			}
 			return
 		}
+		// A request's time to live runs from when it was received: the
+		// time it waits for a slot counts against it.
+		received := d.Received
+		if received.IsZero() {
+			received = time.Now()
+		}
 		release := func() {}
 		if s.opts.Slots != nil {
-			if err := s.opts.Slots.Acquire(takeCtx); err != nil {
-				// Stopping: the unacknowledged message goes back to its
-				// queue when the listener closes.
-				return
+			if err := s.acquire(takeCtx, d, received); err != nil {
+				if takeCtx.Err() != nil {
+					// Stopping: the unacknowledged message goes back to
+					// its queue when the listener closes.
+					return
+				}
+				continue // expired while waiting, dropped
 			}
 			var once sync.Once
 			release = func() { once.Do(s.opts.Slots.Release) }
 		}
 		s.inFlight.Add(1)
-		s.handle(runCtx, d, release)
+		s.handle(runCtx, d, received, release)
 		s.inFlight.Add(-1)
 		release()
 	}
 }
 
-// handle runs one delivery: decode, acknowledge, de-duplicate, dispatch,
-// reply. It calls release once the dispatch is done: the slot bounds the
-// work, not the wait for the broker to take the reply.
-func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func()) {
-	received := time.Now()
+// acquire takes a slot for d, waiting at most until d's time to live
+// ends. A request whose caller stopped waiting while it waited is
+// dropped (rejected, not requeued), as the broker drops one that expires
+// in its queue: its caller raised MessagingTimeout already.
+func (s *Server) acquire(takeCtx context.Context, d *transport.Delivery, received time.Time) error {
+	if d.Expiration <= 0 {
+		return s.opts.Slots.Acquire(takeCtx)
+	}
+	ctx, cancel := context.WithDeadline(takeCtx, received.Add(d.Expiration))
+	defer cancel()
+	err := s.opts.Slots.Acquire(ctx)
+	if err == nil && ctx.Err() != nil {
+		// A slot came free as the time to live ended: too late all the same.
+		s.opts.Slots.Release()
+		err = ctx.Err()
+	}
+	if err == nil || takeCtx.Err() != nil {
+		return err
+	}
+	s.expired.Add(1)
+	s.log.Warn("rpc: request expired while it waited for a slot; dropped",
+		"waited", time.Since(received).Round(time.Millisecond), "ttl", d.Expiration, "queue", d.Queue)
+	if rerr := d.Reject(); rerr != nil {
+		s.log.Warn("rpc: reject failed", "err", rerr)
+	}
+	return err
+}
+
+// Expired returns how many requests expired while they waited for a
+// slot, and were dropped.
+func (s *Server) Expired() int64 { return s.expired.Load() }
+
+// handle runs one delivery, received at received: decode, acknowledge,
+// de-duplicate, dispatch, reply. It calls release once the dispatch is
+// done: the slot bounds the work, not the wait for the broker to take
+// the reply.
+func (s *Server) handle(ctx context.Context, d *transport.Delivery, received time.Time, release func()) {
 	msg, err := oslo.DecodeRequest(d.Body)
 	if err != nil {
 		// A message that cannot be read is dropped, not requeued: it would
@@ -277,6 +319,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 		Args:      msg.Args,
 		Namespace: msg.Namespace,
 		Version:   msg.Version,
+		Hops:      msg.Hops,
 	}
 	callCtx := ctx
 	if d.Expiration > 0 {
