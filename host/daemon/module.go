@@ -282,6 +282,7 @@ func (m *module) start(ctx context.Context) error {
 			Logger:            m.log,
 			Slots:             m.slots(),
 			Observer:          d.metrics.observer(m.cfg.Name, m.cfg.Tenant, m.dispatcher),
+			OnReplyRetry:      d.metrics.replyRetry(m.cfg.Name, m.cfg.Tenant),
 		})
 		if err := server.Start(ctx); err != nil {
 			return fmt.Errorf("module %s: %w", m.cfg.Name, err)
