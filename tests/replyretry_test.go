@@ -43,6 +43,7 @@ func TestMissingReplyQueuesDoNotStall(t *testing.T) {
 		}
 	}
 	body, id := raw.call("echo", `{"value": "good"}`)
+	sent := time.Now()
 	if err := raw.publish(ctx, topic, body, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +56,7 @@ func TestMissingReplyQueuesDoNotStall(t *testing.T) {
 	if string(r.Result) != `"good"` || r.Failure != nil {
 		t.Fatalf("the good call: %+v", r)
 	}
+	t.Logf("the good call was answered %v after it was sent, behind %d calls to missing reply queues", time.Since(sent).Round(time.Millisecond), missing)
 
 	// The retries end: every one abandoned after the retry time, counted.
 	abandoned := `wasmrpcd_rpc_reply_retries_total{module="testkit",outcome="abandoned",tenant="default"}`
