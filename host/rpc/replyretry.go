@@ -67,7 +67,7 @@ type replyRetries struct {
 	max      int
 	maxBytes int
 
-	mu       sync.Mutex // guards n, bytes, stopping, overflow, lastLog
+	mu       sync.Mutex // guards n, bytes, overflow, lastLog, and orders stop before wg.Add
 	n, bytes int
 	overflow int       // replies dropped since lastLog
 	lastLog  time.Time // when an overflow was last logged
