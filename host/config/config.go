@@ -57,6 +57,12 @@ const (
 	maxMaxHops = 1 << 16
 )
 
+// DefaultContextHiddenKeys are the request context keys a tenant's guests
+// do not see unless its context_hidden_keys says otherwise: those of
+// oslo.context's RequestContext that carry credentials (the keys its
+// get_logging_values masks or drops, and the service token).
+var DefaultContextHiddenKeys = []string{"auth_token", "auth_token_info", "service_token"}
+
 // Config is the daemon's configuration. Parse fills in every default, so
 // that a loaded Config holds the effective value of every key.
 type Config struct {
@@ -189,6 +195,11 @@ type Tenant struct {
 	// NotificationTopics are the topics the tenant's guests may emit
 	// notifications to; "*" allows any. Default none.
 	NotificationTopics []string `yaml:"notification_topics"`
+	// ContextHiddenKeys are request context keys removed from the context
+	// of every call and notification the tenant's guests handle; the host
+	// itself still has them. Default [DefaultContextHiddenKeys]; an empty
+	// list hides nothing, as a Python endpoint sees the context.
+	ContextHiddenKeys []string `yaml:"context_hidden_keys"`
 
 	// The budgets below are shared by all the tenant's modules and
 	// instances; a rate of 0 is no limit.
@@ -322,6 +333,7 @@ func NewTenant(name string) *Tenant {
 		MaxResultSize:  DefaultMaxResultSize,
 		MaxConcurrency: DefaultMaxInstances,
 
+		ContextHiddenKeys:   slices.Clone(DefaultContextHiddenKeys),
 		LogRate:             DefaultLogRate,
 		LogBurst:            DefaultLogBurst,
 		HostCallRate:        DefaultHostCallRate,

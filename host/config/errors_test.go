@@ -259,6 +259,14 @@ func TestParseBad(t *testing.T) {
 			`10: tenants.t.rpc_targets[5]: target "x@*": a server of "*" is the same as none; write "x"`,
 			`11: tenants.t.rpc_targets[6]: target "@s" has an empty topic`,
 		}},
+		{"context_hidden_keys", url + "tenants: {t: {context_hidden_keys: ['', _context_auth_token, user, user]}}\n", []string{
+			`2: tenants.t.context_hidden_keys[0]: must not be empty`,
+			`2: tenants.t.context_hidden_keys[1]: "_context_auth_token": name the key as the context has it, without the wire's prefix (write "auth_token")`,
+			`2: tenants.t.context_hidden_keys[3]: key "user" is listed twice`,
+		}},
+		{"context_hidden_keys given a string", url + "tenants: {t: {context_hidden_keys: auth_token}}\n", []string{
+			`2: tenants.t.context_hidden_keys: want a list, got "auth_token" (write [auth_token])`,
+		}},
 		{"notification_topics", url + "tenants: {t: {notification_topics: ['', 'a b']}}\n", []string{
 			`2: tenants.t.notification_topics[0]: must not be empty`,
 			`2: tenants.t.notification_topics[1]: "a b" contains ' '`,

@@ -114,6 +114,7 @@ tenants:
     max_sends_per_request: 5
     rpc_targets: ["*", volumes, "volumes@host-b", "cinder/volume", "*/x", "nova/*", "cinder/cinder-volume@host@lvm", ironic.conductor_manager]
     notification_topics: [notifications, "*"]
+    context_hidden_keys: [auth_token, password]
     log_rate: 64KiB
     log_burst: 128KiB
     host_call_rate: 0
@@ -173,6 +174,7 @@ modules:
 						{Exchange: "nova", Topic: "ironic.conductor_manager"},
 					},
 					NotificationTopics: []string{"notifications", "*"},
+					ContextHiddenKeys:  []string{"auth_token", "password"},
 					LogRate:            64 * KiB, LogBurst: 128 * KiB,
 					HostCallRate: 0, HostCallBurst: 5,
 					NotificationRate: 10, NotificationBurst: 20,
@@ -224,6 +226,11 @@ modules:
 			b := NewTenant("b")
 			b.MaxInstances, b.MaxConcurrency = 3, 5
 			c.Tenants["b"] = b
+		})},
+		{"context_hidden_keys: null keeps the default, [] hides nothing", url + "tenants:\n  default: {context_hidden_keys: ~}\n  open: {context_hidden_keys: []}\n", expect(func(c *Config) {
+			open := NewTenant("open")
+			open.ContextHiddenKeys = []string{}
+			c.Tenants["open"] = open
 		})},
 		{"anchors and merge keys", url + `
 tenants:

@@ -150,6 +150,12 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			{"max_sends_per_request", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxSendsPerRequest) }},
 			{"rpc_targets", func(v *yaml.Node, p string) { d.rpcTargets(v, p, &t.RPCTargets) }},
 			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &t.NotificationTopics) }},
+			{"context_hidden_keys", func(v *yaml.Node, p string) {
+				if present(v) { // null keeps the default; [] hides nothing
+					t.ContextHiddenKeys = []string{}
+					d.stringList(v, p, &t.ContextHiddenKeys)
+				}
+			}},
 			{"log_rate", func(v *yaml.Node, p string) { d.size(v, p, &t.LogRate) }},
 			{"log_burst", func(v *yaml.Node, p string) { d.size(v, p, &t.LogBurst) }},
 			{"host_call_rate", func(v *yaml.Node, p string) { d.integer(v, p, &t.HostCallRate) }},

@@ -205,6 +205,17 @@ func (v *validator) tenant(name string, t *Tenant) {
 	for i, topic := range t.NotificationTopics {
 		v.name(index(p+".notification_topics", i), topic)
 	}
+	for i, key := range t.ContextHiddenKeys {
+		kp := index(p+".context_hidden_keys", i)
+		switch {
+		case key == "":
+			v.add(kp, "must not be empty")
+		case strings.HasPrefix(key, "_context_") && len(key) > len("_context_"):
+			v.add(kp, "%q: name the key as the context has it, without the wire's prefix (write %q)", clip(key), key[len("_context_"):])
+		case slices.Contains(t.ContextHiddenKeys[:i], key):
+			v.add(kp, "key %q is listed twice", clip(key))
+		}
+	}
 	v.budgets(p, t)
 }
 

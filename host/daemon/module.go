@@ -58,7 +58,7 @@ func (d *Daemon) newModule(ctx context.Context, mc *config.Module, tenant *confi
 	if err != nil {
 		return nil, err
 	}
-	if err := m.dispatcher.SetEndpoints(m.endpoints(versions)...); err != nil {
+	if err := m.dispatcher.SetEndpoints(m.endpoints(versions, tenant)...); err != nil {
 		closeAll(ctx, versions)
 		return nil, fmt.Errorf("module %s: %w", mc.Name, err)
 	}
@@ -117,11 +117,13 @@ func readFiles(mc *config.Module, limit config.Size) ([]moduleFile, error) {
 	return files, nil
 }
 
-// endpoints returns the RPC endpoints of loaded versions, in order.
-func (m *module) endpoints(versions []*wasm.Module) []rpc.Endpoint {
+// endpoints returns the RPC endpoints of loaded versions, in order, under
+// tenant.
+func (m *module) endpoints(versions []*wasm.Module, tenant *config.Tenant) []rpc.Endpoint {
 	var eps []rpc.Endpoint
+	hidden := hiddenKeys(tenant)
 	for _, v := range versions {
-		eps = append(eps, endpointsOf(v)...)
+		eps = append(eps, endpointsOf(v, hidden)...)
 	}
 	return eps
 }
@@ -183,7 +185,7 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 		})
 	}
 	if err == nil {
-		err = m.dispatcher.SetEndpoints(m.endpoints(versions)...)
+		err = m.dispatcher.SetEndpoints(m.endpoints(versions, tenant)...)
 		if err != nil {
 			closeAll(ctx, versions)
 		}
@@ -282,6 +284,7 @@ func (m *module) start(ctx context.Context) error {
 			Logger:            m.log,
 			Slots:             m.slots(),
 			Observer:          d.metrics.observer(m.cfg.Name, m.cfg.Tenant, m.dispatcher),
+			OnReplyRetry:      d.metrics.replyRetry(m.cfg.Name, m.cfg.Tenant),
 		})
 		if err := server.Start(ctx); err != nil {
 			return fmt.Errorf("module %s: %w", m.cfg.Name, err)
