@@ -182,6 +182,11 @@ type Tenant struct {
 	// tenant's modules that run at once, so that one tenant cannot take
 	// every executor thread. Default: MaxInstances.
 	MaxConcurrency int `yaml:"max_concurrency"`
+	// CPUNice is how much nicer (lower in CPU priority) than the daemon
+	// the threads running the tenant's guests are, 0 to 19: with more,
+	// the kernel gives a guest that computes without end only the CPU the
+	// daemon and other tenants leave. Default 0 (the daemon's priority).
+	CPUNice int `yaml:"cpu_nice"`
 	// MaxHops bounds chains of calls and casts: a request from outside is
 	// hop 0, and what a guest sends while serving hop h is hop h+1, which
 	// is refused past MaxHops. Default 4.

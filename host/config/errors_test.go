@@ -232,6 +232,11 @@ func TestParseBad(t *testing.T) {
 			`13: tenants.w.log_rate: size "1.5KiB" is not a whole number (use a smaller unit)`,
 			`13: tenants.w.host_call_rate: want an integer, got 1.5`,
 		}},
+		{"cpu_nice", url + "tenants:\n  t: {cpu_nice: -1}\n  u: {cpu_nice: 20}\n  v: {cpu_nice: 5.5}\n", []string{
+			`3: tenants.t.cpu_nice: must be from 0 (the daemon's priority) to 19, got -1`,
+			`4: tenants.u.cpu_nice: must be from 0 (the daemon's priority) to 19, got 20`,
+			`5: tenants.v.cpu_nice: want an integer, got 5.5`,
+		}},
 		{"chain bounds", url + "tenants:\n  t: {max_hops: 0, max_sends_per_request: -1}\n  u: {max_hops: 65537}\n", []string{
 			`3: tenants.t.max_hops: must be from 1 to 65536, got 0`,
 			`3: tenants.t.max_sends_per_request: must be at least 1, got -1`,

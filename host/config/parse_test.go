@@ -110,6 +110,7 @@ tenants:
     max_instances: 4
     max_result_size: 1048576
     max_concurrency: 2
+    cpu_nice: 10
     max_hops: 3
     max_sends_per_request: 5
     rpc_targets: ["*", volumes, "volumes@host-b", "cinder/volume", "*/x", "nova/*", "cinder/cinder-volume@host@lvm", ironic.conductor_manager]
@@ -162,7 +163,7 @@ modules:
 				"gold": {
 					Name: "gold", MemoryLimit: GiB, CallTimeout: Duration(2 * time.Second),
 					MaxInstances: 4, MaxResultSize: MiB, MaxConcurrency: 2,
-					MaxHops: 3, MaxSendsPerRequest: 5,
+					CPUNice: 10, MaxHops: 3, MaxSendsPerRequest: 5,
 					RPCTargets: []RPCTarget{
 						{Exchange: "*", Topic: "*"},
 						{Exchange: "nova", Topic: "volumes"},

@@ -146,6 +146,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 				concurrency = present(v)
 				d.integer(v, p, &t.MaxConcurrency)
 			}},
+			{"cpu_nice", func(v *yaml.Node, p string) { d.integer(v, p, &t.CPUNice) }},
 			{"max_hops", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxHops) }},
 			{"max_sends_per_request", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxSendsPerRequest) }},
 			{"rpc_targets", func(v *yaml.Node, p string) { d.rpcTargets(v, p, &t.RPCTargets) }},

@@ -187,6 +187,9 @@ func (v *validator) tenant(name string, t *Tenant) {
 		// Unset, it follows max_instances: report only max_instances.
 		v.atLeast(p+".max_concurrency", t.MaxConcurrency, 1)
 	}
+	if t.CPUNice < 0 || t.CPUNice > 19 {
+		v.add(p+".cpu_nice", "must be from 0 (the daemon's priority) to 19, got %d", t.CPUNice)
+	}
 	if t.MaxHops < 1 || t.MaxHops > maxMaxHops {
 		v.add(p+".max_hops", "must be from 1 to %d, got %d", maxMaxHops, t.MaxHops)
 	}

@@ -36,6 +36,7 @@ type Daemon struct {
 	transport transport.Transport
 	tenants   map[string]*rpc.Slots // max_concurrency, per tenant
 	budgets   budgets               // log, host call and notification budgets, per tenant
+	cpu       cpuState              // where each tenant's guests run
 	modules   []*module             // in config order
 	ready     bool
 	watcher   *watcher
@@ -101,6 +102,10 @@ func (d *Daemon) SetCompiler(c wasm.Compiler) { d.compiler = c }
 // start.
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
+	d.mu.Lock()
+	d.setCPULocked(cfg)
+	d.mu.Unlock()
+	defer d.closeCPU()
 	if cfg.AdminListen != "" {
 		admin, err := startAdmin(cfg, d.adminHandler(), d.log)
 		if err != nil {

@@ -18,6 +18,7 @@ type methodHandler struct {
 	module  *wasm.Module
 	exports map[string]string // method → export
 	hidden  map[string]bool   // context keys the guest does not see
+	cpu     *guestCPU         // where the tenant's guests run
 }
 
 var _ rpc.Handler = (*methodHandler)(nil)
@@ -31,7 +32,8 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 	if err != nil {
 		return nil, &abi.Error{Class: "ValueError", Module: "builtins", Message: "wasmrpcd could not read the request context: " + err.Error()}
 	}
-	value, err := h.module.Call(withChain(ctx, req.Hops), export, reqCtx, req.Args)
+	var value []byte
+	h.cpu.run(func() { value, err = h.module.Call(withChain(ctx, req.Hops), export, reqCtx, req.Args) })
 	if err != nil {
 		return nil, guestFailure(h.module.Name(), req.Method, err)
 	}
@@ -39,12 +41,13 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 }
 
 // endpointsOf returns the RPC endpoints a module's manifest declares, each
-// served by the module, whose guests do not see the hidden context keys.
-func endpointsOf(m *wasm.Module, hidden map[string]bool) []rpc.Endpoint {
+// served by the module on cpu, whose guests do not see the hidden context
+// keys.
+func endpointsOf(m *wasm.Module, hidden map[string]bool, cpu *guestCPU) []rpc.Endpoint {
 	manifest := m.Manifest()
 	eps := make([]rpc.Endpoint, 0, len(manifest.Endpoints))
 	for _, ep := range manifest.Endpoints {
-		h := &methodHandler{module: m, exports: make(map[string]string, len(ep.Methods)), hidden: hidden}
+		h := &methodHandler{module: m, exports: make(map[string]string, len(ep.Methods)), hidden: hidden, cpu: cpu}
 		methods := make([]string, 0, len(ep.Methods))
 		for _, meth := range ep.Methods {
 			h.exports[meth.Name] = meth.Export

@@ -121,9 +121,9 @@ func readFiles(mc *config.Module, limit config.Size) ([]moduleFile, error) {
 // tenant.
 func (m *module) endpoints(versions []*wasm.Module, tenant *config.Tenant) []rpc.Endpoint {
 	var eps []rpc.Endpoint
-	hidden := hiddenKeys(tenant)
+	hidden, cpu := hiddenKeys(tenant), m.d.tenantCPU(tenant)
 	for _, v := range versions {
-		eps = append(eps, endpointsOf(v, hidden)...)
+		eps = append(eps, endpointsOf(v, hidden, cpu)...)
 	}
 	return eps
 }

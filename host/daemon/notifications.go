@@ -27,7 +27,7 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 		return notify.Requeue, err
 	}
 	for attempt := 0; ; attempt++ {
-		v, export, hidden := h.m.notifyExport(h.priority)
+		v, export, hidden, cpu := h.m.notifyExport(h.priority)
 		if v == nil {
 			return notify.Requeue, fmt.Errorf("module %s no longer handles %s notifications", h.m.name(), h.priority)
 		}
@@ -35,7 +35,8 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 		if err != nil {
 			return notify.Requeue, fmt.Errorf("module %s: the notification's context: %w", h.m.name(), err)
 		}
-		value, err := v.Call(withChain(ctx, msg.Hops), export, msgCtx, args)
+		var value []byte
+		cpu.run(func() { value, err = v.Call(withChain(ctx, msg.Hops), export, msgCtx, args) })
 		if errors.Is(err, wasm.ErrClosed) && attempt < 8 {
 			continue // swapped out before the call started: take the new version
 		}
@@ -46,19 +47,19 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 	}
 }
 
-// notifyExport returns the version and export that handle priority, and
-// the context keys their guest does not see.
-func (m *module) notifyExport(priority string) (*wasm.Module, string, map[string]bool) {
+// notifyExport returns the version and export that handle priority, the
+// context keys their guest does not see and where it runs.
+func (m *module) notifyExport(priority string) (*wasm.Module, string, map[string]bool, *guestCPU) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, v := range m.versions {
 		for _, h := range v.Manifest().Notifications {
 			if h.Priority == priority {
-				return v, h.Export, hiddenKeys(m.tenant)
+				return v, h.Export, hiddenKeys(m.tenant), m.d.tenantCPU(m.tenant)
 			}
 		}
 	}
-	return nil, "", nil
+	return nil, "", nil, nil
 }
 
 // priorities returns the notification priorities the module's versions

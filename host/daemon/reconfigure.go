@@ -39,6 +39,7 @@ func (d *Daemon) Reconfigure(ctx context.Context, next *config.Config) error {
 	applied.Admin = prev.Admin
 	d.cfg = &applied
 	d.setBudgetsLocked(&applied)
+	d.setCPULocked(&applied)
 	for name, t := range applied.Tenants {
 		if old := prev.Tenant(name); old == nil || old.MaxConcurrency != t.MaxConcurrency {
 			delete(d.tenants, name) // made anew at the next load from the new bound
