@@ -82,7 +82,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		WithRandSource(crand.Reader)
 	ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
 		func(capacity, _ uint64) experimental.LinearMemory {
-			in.capped = newCappedMemory(m.lim.MemoryLimit, capacity)
+			in.capped = newCappedMemory(m.memCap, capacity)
 			return in.capped
 		}))
 	m.instances.Store(in.name, in)

@@ -45,7 +45,13 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 	defer cache.Close(context.Background())
 	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
 	defer rt.Close(context.Background())
-	compiled, err := rt.CompileModule(compileContext(ctx), wasm)
+	// The Runtime compiles the module with its tables bounded: so must
+	// its compiler, for the cache to hold what the Runtime looks up.
+	bounded, _, err := boundTables(wasm)
+	if err != nil {
+		return err
+	}
+	compiled, err := rt.CompileModule(compileContext(ctx), bounded)
 	if err != nil {
 		return compileError(ctx, err)
 	}

@@ -102,6 +102,16 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	if !bytes.HasPrefix(wasm, wasmMagic) {
 		return nil, fmt.Errorf("%w: not a WebAssembly binary (it does not start with \\0asm)", ErrInvalidModule)
 	}
+	// The digest is of the module's own bytes (what a pin names); what
+	// compiles is the module with its tables bounded (see tables.go).
+	bounded, tables, err := boundTables(wasm)
+	if err != nil {
+		return nil, err
+	}
+	memCap, err := memoryCap(lim, tables)
+	if err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
@@ -113,7 +123,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	digest := hex.EncodeToString(sum[:])
 	if r.cfg.Compiler != nil && !isCompiled(r.cfg.CacheDir, digest) {
 		began := time.Now()
-		if err := r.cfg.Compiler(ctx, wasm); err != nil {
+		if err := r.cfg.Compiler(ctx, wasm); err != nil { // it bounds the tables the same way
 			return nil, err
 		}
 		r.log.Info("module compiled out of process", "module", name, "took", time.Since(began))
@@ -124,7 +134,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 			_ = rt.Close(context.Background())
 		}
 	}()
-	compiled, err := rt.CompileModule(compileContext(ctx), wasm)
+	compiled, err := rt.CompileModule(compileContext(ctx), bounded)
 	if err != nil {
 		return nil, compileError(ctx, err)
 	}
@@ -133,7 +143,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 			r.log.Warn("cannot record a compiled module in the cache", "module", name, "err", err)
 		}
 	}
-	if err := checkCompiled(compiled, lim); err != nil {
+	if err := checkCompiled(compiled, lim, memCap); err != nil {
 		return nil, err
 	}
 
@@ -142,6 +152,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		digest:   digest,
 		size:     len(wasm),
 		lim:      lim,
+		memCap:   memCap,
 		log:      r.log.With("module", name),
 		host:     r.cfg.Host,
 		owner:    r,
