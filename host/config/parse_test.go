@@ -104,6 +104,7 @@ tenants:
     call_timeout: 2s
     max_instances: 4
     max_result_size: 1048576
+    stack_limit: 8MiB
     max_concurrency: 2
     rpc_targets: ["*", volumes, "volumes@host-b", "cinder/volume", "*/x", "nova/*", "cinder/cinder-volume@host@lvm", ironic.conductor_manager]
     notification_topics: [notifications, "*"]
@@ -148,7 +149,7 @@ modules:
 				"default": NewTenant("default"),
 				"gold": {
 					Name: "gold", MemoryLimit: GiB, CallTimeout: Duration(2 * time.Second),
-					MaxInstances: 4, MaxResultSize: MiB, MaxConcurrency: 2,
+					MaxInstances: 4, MaxResultSize: MiB, StackLimit: 8 * MiB, MaxConcurrency: 2,
 					RPCTargets: []RPCTarget{
 						{Exchange: "*", Topic: "*"},
 						{Exchange: "nova", Topic: "volumes"},

@@ -45,9 +45,9 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 	defer cache.Close(context.Background())
 	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
 	defer rt.Close(context.Background())
-	// The Runtime compiles the module with its tables bounded: so must
-	// its compiler, for the cache to hold what the Runtime looks up.
-	bounded, _, err := boundTables(wasm)
+	// The Runtime compiles what sandbox makes of the module: so must its
+	// compiler, for the cache to hold what the Runtime looks up.
+	bounded, _, err := sandbox(wasm)
 	if err != nil {
 		return err
 	}

@@ -103,8 +103,9 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		return nil, fmt.Errorf("%w: not a WebAssembly binary (it does not start with \\0asm)", ErrInvalidModule)
 	}
 	// The digest is of the module's own bytes (what a pin names); what
-	// compiles is the module with its tables bounded (see tables.go).
-	bounded, tables, err := boundTables(wasm)
+	// compiles is the module with its tables bounded and its stack
+	// counted (see sandbox).
+	bounded, tables, err := sandbox(wasm)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	digest := hex.EncodeToString(sum[:])
 	if r.cfg.Compiler != nil && !isCompiled(r.cfg.CacheDir, digest) {
 		began := time.Now()
-		if err := r.cfg.Compiler(ctx, wasm); err != nil { // it bounds the tables the same way
+		if err := r.cfg.Compiler(ctx, wasm); err != nil { // it compiles what sandbox makes of wasm too
 			return nil, err
 		}
 		r.log.Info("module compiled out of process", "module", name, "took", time.Since(began))

@@ -73,9 +73,10 @@ func tablesCost(ts []table) uint64 {
 	return sum
 }
 
-// errTables is the error of a binary whose import or table section does
-// not decode; it wraps ErrInvalidModule.
-var errTables = fmt.Errorf("%w: malformed binary", ErrInvalidModule)
+// errMalformed is the error of a binary that does not decode where the
+// host reads it (see boundTables, instrumentStack); it wraps
+// ErrInvalidModule.
+var errMalformed = fmt.Errorf("%w: malformed binary", ErrInvalidModule)
 
 // boundTables returns wasm with every table it defines bounded (one that
 // declares no maximum gets its initial size as its maximum), and the
@@ -113,7 +114,7 @@ func boundTables(wasm []byte) ([]byte, []table, error) {
 		switch id {
 		case sectionImport:
 			if seenImport {
-				return nil, nil, fmt.Errorf("%w: two import sections", errTables)
+				return nil, nil, fmt.Errorf("%w: two import sections", errMalformed)
 			}
 			seenImport = true
 			if err := checkImportedTables(body); err != nil {
@@ -121,7 +122,7 @@ func boundTables(wasm []byte) ([]byte, []table, error) {
 			}
 		case sectionTable:
 			if seenTableSect {
-				return nil, nil, fmt.Errorf("%w: two table sections", errTables)
+				return nil, nil, fmt.Errorf("%w: two table sections", errMalformed)
 			}
 			seenTableSect = true
 			tableSection, start, end = body, at, d.off
@@ -152,7 +153,7 @@ func boundTables(wasm []byte) ([]byte, []table, error) {
 // import.
 func checkImportedTables(body []byte) error {
 	d := decoder{b: body}
-	n, err := d.u32()
+	n, err := d.count()
 	if err != nil {
 		return d.fail("import count", err)
 	}
@@ -186,7 +187,7 @@ func checkImportedTables(body []byte) error {
 				_, err = d.u32()
 			}
 		default:
-			return fmt.Errorf("%w: import %d has unknown kind 0x%02x", errTables, i, kind)
+			return fmt.Errorf("%w: import %d has unknown kind 0x%02x", errMalformed, i, kind)
 		}
 		if err != nil {
 			return d.fail(fmt.Sprintf("import %d (%s.%s)", i, module, field), err)
@@ -199,12 +200,9 @@ func checkImportedTables(body []byte) error {
 // a table declares no maximum.
 func decodeTables(body []byte) ([]table, bool, error) {
 	d := decoder{b: body}
-	n, err := d.u32()
+	n, err := d.count()
 	if err != nil {
 		return nil, false, d.fail("table count", err)
-	}
-	if uint64(n) > uint64(len(body)) {
-		return nil, false, fmt.Errorf("%w: %d tables in a %d-byte table section", errTables, n, len(body))
 	}
 	ts := make([]table, 0, n)
 	unbounded := false
@@ -252,12 +250,12 @@ type decoder struct {
 var errEOF = errors.New("unexpected end")
 
 func (d *decoder) fail(what string, err error) error {
-	return fmt.Errorf("%w: %s at byte %d: %v", errTables, what, d.off, err)
+	return fmt.Errorf("%w: %s at byte %d: %v", errMalformed, what, d.off, err)
 }
 
 func (d *decoder) done(what string) error {
 	if d.off != len(d.b) {
-		return fmt.Errorf("%w: %s has %d bytes past its end", errTables, what, len(d.b)-d.off)
+		return fmt.Errorf("%w: %s has %d bytes past its end", errMalformed, what, len(d.b)-d.off)
 	}
 	return nil
 }
@@ -309,6 +307,20 @@ func (d *decoder) sleb(bits int) error {
 		}
 	}
 	return errors.New("integer representation too long")
+}
+
+// errCount is the error of a vector that counts more entries than it
+// has bytes left: a count a valid binary cannot have, which the host
+// refuses before wazero sizes anything by it.
+var errCount = errors.New("more entries than bytes left")
+
+// count reads a vector's count, each entry taking at least one byte.
+func (d *decoder) count() (uint32, error) {
+	n, err := d.u32()
+	if err == nil && uint64(n) > uint64(len(d.b)-d.off) {
+		return 0, fmt.Errorf("%d entries: %w (%d)", n, errCount, len(d.b)-d.off)
+	}
+	return n, err
 }
 
 func (d *decoder) name() (string, error) {
@@ -456,8 +468,8 @@ func memoryCap(lim Limits, ts []table) (uint64, error) {
 		for _, t := range ts {
 			entries += uint64(max(t.min, t.max))
 		}
-		return 0, fmt.Errorf("%w: its tables can take %s (%d entries at %d bytes, %d times over for a table that can grow), the limit is %s; declare smaller maximums",
-			ErrMemoryLimit, formatSize(cost), entries, tableEntryBytes, tableGrowFactor, formatBytes(lim.MemoryLimit))
+		return 0, fmt.Errorf("%w: its tables can take %s (%d entries, at %d bytes each, %d for one a table can grow to), the limit is %s; declare smaller maximums",
+			ErrMemoryLimit, formatSize(cost), entries, tableEntryBytes, tableEntryBytes*tableGrowFactor, formatBytes(lim.MemoryLimit))
 	}
 	return (lim.MemoryLimit - cost) &^ (pageSize - 1), nil
 }

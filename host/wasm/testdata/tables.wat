@@ -3,14 +3,18 @@
 ;; at 1 page.
 ;;
 ;;   grow_unbounded  grows $free (1 entry, no declared maximum) by 2^20
-;;                   entries at a time until refused; returns how many
-;;                   grows succeeded (the host bounds such a table at its
-;;                   initial size: 0)
+;;                   entries at a time until refused; returns its size
+;;                   (the host bounds such a table at its initial size: 1)
 ;;   grow_bounded    grows $capped (0 entries, maximum 65536) by 4096 at a
-;;                   time until refused; returns how many grows succeeded
-;;                   (16)
+;;                   time until refused; returns its size / 4096 (16)
 ;;   grow_huge       grows $free by 2^31-1 entries once; returns the
 ;;                   result of table.grow (-1)
+;;   grow_memory     grows memory by 1 MiB at a time until refused, writes
+;;                   to every byte of it; returns its size in whole MiB
+;;                   (with a limit of 16 MiB, of which the tables take
+;;                   1.5 MiB and a page: 14)
+;;   Instances keep what they grew: the same call on the same instance
+;;   answers the same.
 ;;   recurse         calls itself without end
 ;;   echo            returns its argument map as the value
 (module
@@ -19,14 +23,14 @@
   (table $capped 0 65536 funcref)
 
   (data (i32.const 0) "\a1evalue")                        ;; {"value": header, 7 bytes
-  (data (i32.const 1024) "\a3fmoduleftablesiendpoints\81\a2gmethods\85\a2dnamengrow_unboundedfexportrrpc.grow_unbounded\a2dnamelgrow_boundedfexportprpc.grow_bounded\a2dnameigrow_hugefexportmrpc.grow_huge\a2dnamegrecursefexportkrpc.recurse\a2dnamedechofexporthrpc.echogversionc1.0kabi_version\01")
+  (data (i32.const 1024) "\a3fmoduleftablesiendpoints\81\a2gmethods\86\a2dnamengrow_unboundedfexportrrpc.grow_unbounded\a2dnamelgrow_boundedfexportprpc.grow_bounded\a2dnameigrow_hugefexportmrpc.grow_huge\a2dnamekgrow_memoryfexportorpc.grow_memory\a2dnamegrecursefexportkrpc.recurse\a2dnamedechofexporthrpc.echogversionc1.0kabi_version\01")
 
   (global $heap (mut i32) (i32.const 4096))
 
   (func (export "_initialize"))
   (func (export "wasmrpc.abi_version") (result i32) (i32.const 1))
   (func (export "wasmrpc.manifest") (result i64)
-    (call $pack (i32.const 1024) (i32.const 248)))
+    (call $pack (i32.const 1024) (i32.const 289)))
 
   (func $alloc (export "wasmrpc.alloc") (param $n i32) (result i32)
     (local $p i32) (local $end i32) (local $size i32)
@@ -61,7 +65,7 @@
         (br_if $refused (i32.eq (table.grow $free (ref.null func) (i32.const 0x100000)) (i32.const -1)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br_if $more (i32.lt_u (local.get $n) (i32.const 23)))))
-    (call $int_result (local.get $n)))
+    (call $int_result (table.size $free)))
 
   (func (export "rpc.grow_bounded") (param i32 i32 i32 i32) (result i64) (local $n i32)
     (block $refused
@@ -69,10 +73,20 @@
         (br_if $refused (i32.eq (table.grow $capped (ref.null func) (i32.const 4096)) (i32.const -1)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         (br_if $more (i32.lt_u (local.get $n) (i32.const 23)))))
-    (call $int_result (local.get $n)))
+    (call $int_result (i32.shr_u (table.size $capped) (i32.const 12))))
 
   (func (export "rpc.grow_huge") (param i32 i32 i32 i32) (result i64)
     (call $int_result (table.grow $free (ref.null func) (i32.const 0x7fffffff))))
+
+  (func (export "rpc.grow_memory") (param i32 i32 i32 i32) (result i64) (local $n i32)
+    (block $refused
+      (loop $more
+        (br_if $refused (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $more)))
+    (memory.fill (i32.const 8192) (i32.const 0x55)
+      (i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const 8192)))
+    (call $int_result (i32.shr_u (memory.size) (i32.const 4))))
 
   (func $down (param $depth i64) (result i64)
     (i64.add (call $down (i64.add (local.get $depth) (i64.const 1))) (local.get $depth)))
