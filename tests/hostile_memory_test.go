@@ -99,37 +99,42 @@ func TestHostileMemory(t *testing.T) {
 		{"grow_memory", "ok 14", ""},
 		{"recurse", "error MemoryError", "call stack passed its limit of 4MiB"},
 	}
-	const rounds = 3
-	var wg sync.WaitGroup
-	errs := make(chan error, rounds*hostileInstances*len(attacks))
-	for round := range rounds {
-		for i := range hostileInstances * len(attacks) / 2 {
-			a := attacks[(i+round)%len(attacks)]
+	// attack makes calls calls at once, the i-th of method pick(i).
+	attack := func(calls int, pick func(i int) int) {
+		var wg sync.WaitGroup
+		for i := range calls {
+			a := attacks[pick(i)]
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				out, err := c.do(t.Context(), Request{Topic: topic, Method: a.method, Timeout: 120})
 				switch {
 				case err != nil:
-					errs <- fmt.Errorf("%s: %v", a.method, err)
+					t.Errorf("%s: %v", a.method, err)
 				case out.check(a.want) != nil:
-					errs <- fmt.Errorf("%s: %v", a.method, out.check(a.want))
+					t.Errorf("%s: %v", a.method, out.check(a.want))
 				case a.why != "" && !strings.Contains(out.Error.Message, a.why):
-					errs <- fmt.Errorf("%s: message %q lacks %q", a.method, out.Error.Message, a.why)
+					t.Errorf("%s: message %q lacks %q", a.method, out.Error.Message, a.why)
 				}
 			}()
 		}
 		wg.Wait()
 	}
+	// Each attack alone on every instance at once, twice, then all of them
+	// mixed, three times.
+	for k, a := range attacks {
+		attack(2*hostileInstances, func(int) int { return k })
+		t.Logf("after %d × %s on %d instances: peak RSS %d MiB", 2*hostileInstances, a.method, hostileInstances, peak.Load()>>20)
+	}
+	const rounds = 3
+	for round := range rounds {
+		attack(hostileInstances*len(attacks)/2, func(i int) int { return (i + round) % len(attacks) })
+	}
 	close(stop)
 	sampler.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
 
 	bound := base + 2*hostileInstances*(hostileMemoryLimit+perInstanceConstant)
-	t.Logf("daemon RSS: %d MiB before, peak %d MiB during %d rounds of %d calls on %d instances (bound %d MiB), %d MiB after",
+	t.Logf("daemon RSS: %d MiB before, peak %d MiB (then %d rounds of %d mixed calls on %d instances; bound %d MiB), %d MiB after",
 		base>>20, peak.Load()>>20, rounds, hostileInstances*len(attacks)/2, hostileInstances, bound>>20, d.rss(t)>>20)
 	if peak.Load() > bound {
 		t.Errorf("daemon RSS peaked at %d MiB, past the bound of %d MiB", peak.Load()>>20, bound>>20)

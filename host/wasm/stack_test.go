@@ -205,3 +205,30 @@ func FuzzSandbox(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkStack calls deep(100) of testdata/stack.wasm, 101 calls of a
+// small function, as compiled from the module and with the stack
+// instrumentation: the cost of the count at its worst, a call that does
+// almost nothing else.
+func BenchmarkStack(b *testing.B) {
+	orig := readWasm(b, "stack")
+	counted, err := instrumentStack(orig, DefaultStackLimit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		wasm []byte
+	}{{"plain", orig}, {"counted", counted}} {
+		b.Run(bc.name, func(b *testing.B) {
+			fn := instantiateRaw(b, bc.wasm).ExportedFunction("deep")
+			stack := []uint64{100}
+			for b.Loop() {
+				stack[0] = 100
+				if err := fn.CallWithStack(context.Background(), stack); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
