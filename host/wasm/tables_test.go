@@ -60,7 +60,8 @@ func TestBoundTables(t *testing.T) {
 			err: ErrInvalidModule, message: "imports a table (m.t)"},
 		{name: "section past the end", wasm: append(wasmBinary(memorySection), 4, 10, 1),
 			err: ErrInvalidModule, message: "malformed binary"},
-		// Given to wazero, these 15 bytes make it ask for 128 GiB.
+		// Given to wazero, these 15 bytes make it ask for 128 GiB: it
+		// reads the count past the section's end.
 		{name: "count past the section", wasm: []byte("\x00asm\x01\x00\x00\x00\x04\x01\xff\xff\xff\xff\x0f"),
 			err: ErrInvalidModule, message: "malformed binary"},
 		{name: "overlong integer", wasm: wasmBinary(section(4, 1, 0x70, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)),
