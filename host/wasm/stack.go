@@ -47,6 +47,10 @@ import (
 // other (exception handling, tail calls, threads, GC), which wazero would
 // refuse too. It costs a few instructions a call (see BENCHMARKS.md).
 //
+// A start function (the binary's start section) runs while wazero
+// instantiates, before the host sets the budget: on DefaultStackLimit,
+// the globals' initial value.
+//
 // wazero's ceiling stays, as a second bound: no stack grows past it
 // whatever the count.
 
