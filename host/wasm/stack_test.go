@@ -138,6 +138,42 @@ func TestStackLimit(t *testing.T) {
 	}
 }
 
+// TestStackTrim calls a method that recurses 4000 calls deep, past
+// stackKeep in the host's count: the instance looks its functions up
+// again after each such call, so that wazero's grown stacks go.
+func TestStackTrim(t *testing.T) {
+	r, _ := newRuntime(t, Config{})
+	m := load(t, r, "tables", Limits{MaxInstances: 1})
+	idx := m.exports["rpc.deep"]
+	for i := range 3 {
+		in := <-m.pool.idle
+		before := in.fns[idx]
+		m.pool.idle <- in
+		value, err := m.Call(context.Background(), "rpc.deep", nil, nil)
+		if err != nil || decode(t, value) != int64(10) {
+			t.Fatalf("call %d: %x, %v", i, value, err)
+		}
+		in = <-m.pool.idle
+		trimmed, kept := in.fns[idx] != before, in.stackKept
+		m.pool.idle <- in
+		if !trimmed || kept != 0 {
+			t.Errorf("call %d: functions looked up again: %v, stack kept %d; want true, 0", i, trimmed, kept)
+		}
+	}
+	// A shallow call keeps its function and counts what it used.
+	in := <-m.pool.idle
+	before := in.fns[m.exports["rpc.echo"]]
+	m.pool.idle <- in
+	if _, err := m.Call(context.Background(), "rpc.echo", nil, enc(t, map[string]any{"v": 1})); err != nil {
+		t.Fatal(err)
+	}
+	in = <-m.pool.idle
+	defer func() { m.pool.idle <- in }()
+	if in.fns[m.exports["rpc.echo"]] != before || in.stackKept == 0 || in.stackKept > stackKeep {
+		t.Errorf("after echo: function replaced %v, stack kept %d", in.fns[m.exports["rpc.echo"]] != before, in.stackKept)
+	}
+}
+
 // TestSandboxModules checks that every module of the repository that
 // the host does not refuse for its tables passes sandbox, and that what
 // sandbox makes of it compiles.

@@ -16,6 +16,7 @@
 ;;   Instances keep what they grew: the same call on the same instance
 ;;   answers the same.
 ;;   recurse         calls itself without end
+;;   deep            recurses 4000 calls deep and back; returns 10
 ;;   echo            returns its argument map as the value
 (module
   (memory (export "memory") 1)
@@ -23,14 +24,14 @@
   (table $capped 0 65536 funcref)
 
   (data (i32.const 0) "\a1evalue")                        ;; {"value": header, 7 bytes
-  (data (i32.const 1024) "\a3fmoduleftablesiendpoints\81\a2gmethods\86\a2dnamengrow_unboundedfexportrrpc.grow_unbounded\a2dnamelgrow_boundedfexportprpc.grow_bounded\a2dnameigrow_hugefexportmrpc.grow_huge\a2dnamekgrow_memoryfexportorpc.grow_memory\a2dnamegrecursefexportkrpc.recurse\a2dnamedechofexporthrpc.echogversionc1.0kabi_version\01")
+  (data (i32.const 1024) "\a3fmoduleftablesiendpoints\81\a2gmethods\87\a2dnamengrow_unboundedfexportrrpc.grow_unbounded\a2dnamelgrow_boundedfexportprpc.grow_bounded\a2dnameigrow_hugefexportmrpc.grow_huge\a2dnamekgrow_memoryfexportorpc.grow_memory\a2dnamegrecursefexportkrpc.recurse\a2dnameddeepfexporthrpc.deep\a2dnamedechofexporthrpc.echogversionc1.0kabi_version\01")
 
   (global $heap (mut i32) (i32.const 4096))
 
   (func (export "_initialize"))
   (func (export "wasmrpc.abi_version") (result i32) (i32.const 1))
   (func (export "wasmrpc.manifest") (result i64)
-    (call $pack (i32.const 1024) (i32.const 289)))
+    (call $pack (i32.const 1024) (i32.const 316)))
 
   (func $alloc (export "wasmrpc.alloc") (param $n i32) (result i32)
     (local $p i32) (local $end i32) (local $size i32)
@@ -90,6 +91,14 @@
 
   (func $down (param $depth i64) (result i64)
     (i64.add (call $down (i64.add (local.get $depth) (i64.const 1))) (local.get $depth)))
+
+  (func $count (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $count (i32.sub (local.get $n) (i32.const 1)))))))
+
+  (func (export "rpc.deep") (param i32 i32 i32 i32) (result i64)
+    (call $int_result (i32.sub (call $count (i32.const 4000)) (i32.const 3990))))
 
   (func (export "rpc.recurse") (param i32 i32 i32 i32) (result i64)
     (call $down (i64.const 0)))
