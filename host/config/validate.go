@@ -23,9 +23,9 @@ const (
 	maxMemoryLimit = 4 * GiB
 	maxResultSize  = 4*GiB - 1
 	// maxGuestLine is the longest guest log line (host/wasm's maxLogLine).
-	maxGuestLine = 8 * KiB
-	minStackLimit  = 64 * KiB
-	maxStackLimit  = 256 * MiB
+	maxGuestLine  = 8 * KiB
+	minStackLimit = 64 * KiB
+	maxStackLimit = 256 * MiB
 )
 
 // Validate checks every value and every reference between them, and
