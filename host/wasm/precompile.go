@@ -47,11 +47,11 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 	defer rt.Close(context.Background())
 	// The Runtime compiles what sandbox makes of the module: so must its
 	// compiler, for the cache to hold what the Runtime looks up.
-	bounded, _, err := sandbox(wasm)
+	sb, err := sandbox(wasm)
 	if err != nil {
 		return err
 	}
-	compiled, err := rt.CompileModule(compileContext(ctx), bounded)
+	compiled, err := rt.CompileModule(compileContext(ctx), sb.wasm)
 	if err != nil {
 		return compileError(ctx, err)
 	}

@@ -105,13 +105,17 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	// The digest is of the module's own bytes (what a pin names); what
 	// compiles is the module with its tables bounded and its stack
 	// counted (see sandbox).
-	bounded, tables, err := sandbox(wasm)
+	sb, err := sandbox(wasm)
 	if err != nil {
 		return nil, err
 	}
-	memCap, err := memoryCap(lim, tables)
+	memCap, err := memoryCap(lim, sb.tables)
 	if err != nil {
 		return nil, err
+	}
+	if sb.maxFrame > lim.StackLimit {
+		r.log.Warn("a function of the module counts more than the stack limit a frame: a call of it fails; raise the tenant's stack_limit to call it",
+			"module", name, "frame", formatSize(sb.maxFrame), "stack_limit", formatBytes(lim.StackLimit))
 	}
 	r.mu.Lock()
 	closed := r.closed
@@ -135,7 +139,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 			_ = rt.Close(context.Background())
 		}
 	}()
-	compiled, err := rt.CompileModule(compileContext(ctx), bounded)
+	compiled, err := rt.CompileModule(compileContext(ctx), sb.wasm)
 	if err != nil {
 		return nil, compileError(ctx, err)
 	}

@@ -108,23 +108,30 @@ type rawSection struct {
 // decode, one that already exports the budget's names, or one that uses
 // instructions of proposals this host does not enable.
 func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
+	out, _, err := instrumentFrames(wasm, initial)
+	return out, err
+}
+
+// instrumentFrames is instrumentStack that also returns the largest
+// weight of a frame.
+func instrumentFrames(wasm []byte, initial int32) (_ []byte, maxFrame uint64, err error) {
 	if len(wasm) < 8 {
-		return nil, fmt.Errorf("%w: not a WebAssembly binary", ErrInvalidModule)
+		return nil, 0, fmt.Errorf("%w: not a WebAssembly binary", ErrInvalidModule)
 	}
 	var sections []rawSection
 	d := decoder{b: wasm, off: 8}
 	for d.off < len(d.b) {
 		id, err := d.byte()
 		if err != nil {
-			return nil, d.fail("section id", err)
+			return nil, 0, d.fail("section id", err)
 		}
 		size, err := d.u32()
 		if err != nil {
-			return nil, d.fail("section size", err)
+			return nil, 0, d.fail("section size", err)
 		}
 		body, err := d.take(int(size))
 		if err != nil {
-			return nil, d.fail(fmt.Sprintf("section %d", id), err)
+			return nil, 0, d.fail(fmt.Sprintf("section %d", id), err)
 		}
 		if _, vector := sectionOrder[id]; vector && id != 8 && id != 12 {
 			// Every section but start and data count is a vector: a
@@ -132,7 +139,7 @@ func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
 			// anything by it.
 			vd := decoder{b: body}
 			if _, err := vd.count(); err != nil {
-				return nil, d.fail(fmt.Sprintf("section %d", id), err)
+				return nil, 0, d.fail(fmt.Sprintf("section %d", id), err)
 			}
 		}
 		sections = append(sections, rawSection{id, body})
@@ -150,21 +157,21 @@ func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
 	if i := find(sectionType); i >= 0 {
 		var err error
 		if types, err = decodeTypes(sections[i].body); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	importedGlobals, err := countImports(sections, find(sectionImport))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var funcTypes []uint32
 	if i := find(sectionFunction); i >= 0 {
 		if funcTypes, err = decodeIndices(sections[i].body, "function section"); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	if find(sectionCode) < 0 && len(funcTypes) > 0 {
-		return nil, fmt.Errorf("%w: %d functions and no code section", errMalformed, len(funcTypes))
+		return nil, 0, fmt.Errorf("%w: %d functions and no code section", errMalformed, len(funcTypes))
 	}
 
 	// The globals: appended after the module's own.
@@ -173,7 +180,7 @@ func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
 	if gi >= 0 {
 		gd := decoder{b: sections[gi].body}
 		if definedGlobals, err = gd.count(); err != nil {
-			return nil, gd.fail("global count", err)
+			return nil, 0, gd.fail("global count", err)
 		}
 	}
 	left := importedGlobals + definedGlobals
@@ -194,7 +201,7 @@ func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
 	// The exports.
 	exports, err := appendExports(sections, find(sectionExport), []string{exportStackLeft, exportStackLow}, []uint32{left, low})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	sections = placeSection(sections, rawSection{sectionExport, exports})
 
@@ -225,10 +232,11 @@ func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
 		return appendS32(nil, int32(idx)), nil
 	}
 	if code := find(sectionCode); code >= 0 {
-		out, err := instrumentCode(sections[code].body, funcTypes, types, blockType, left, low)
+		out, w, err := instrumentCode(sections[code].body, funcTypes, types, blockType, left, low)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		maxFrame = w
 		sections[code].body = out
 	}
 	if len(newTypes) > 0 {
@@ -246,7 +254,7 @@ func instrumentStack(wasm []byte, initial int32) ([]byte, error) {
 		res = appendU32(res, uint32(len(s.body)))
 		res = append(res, s.body...)
 	}
-	return res, nil
+	return res, maxFrame, nil
 }
 
 // placeSection replaces the section of s's id, or inserts s where its id
@@ -429,17 +437,18 @@ func appendExports(sections []rawSection, i int, names []string, globals []uint3
 	return out, nil
 }
 
-// instrumentCode rewrites a code section's contents.
-func instrumentCode(body []byte, funcTypes []uint32, types []funcType, blockType func(uint32) ([]byte, error), left, low uint32) ([]byte, error) {
+// instrumentCode rewrites a code section's contents, and returns the
+// largest weight of a frame.
+func instrumentCode(body []byte, funcTypes []uint32, types []funcType, blockType func(uint32) ([]byte, error), left, low uint32) ([]byte, uint64, error) {
 	d := decoder{b: body}
 	n, err := d.count()
 	if err != nil {
-		return nil, d.fail("code count", err)
+		return nil, 0, d.fail("code count", err)
 	}
 	if int(n) != len(funcTypes) {
-		return nil, fmt.Errorf("%w: %d function bodies for %d functions", errMalformed, n, len(funcTypes))
+		return nil, 0, fmt.Errorf("%w: %d function bodies for %d functions", errMalformed, n, len(funcTypes))
 	}
-	var sig, results uint64
+	var sig, results, maxFrame uint64
 	for _, t := range types {
 		rd := decoder{b: t.results}
 		r, _ := rd.u32()
@@ -451,47 +460,49 @@ func instrumentCode(body []byte, funcTypes []uint32, types []funcType, blockType
 	for i := uint32(0); i < n; i++ {
 		size, err := d.u32()
 		if err != nil {
-			return nil, d.fail(fmt.Sprintf("function %d size", i), err)
+			return nil, 0, d.fail(fmt.Sprintf("function %d size", i), err)
 		}
 		b, err := d.take(int(size))
 		if err != nil {
-			return nil, d.fail(fmt.Sprintf("function %d", i), err)
+			return nil, 0, d.fail(fmt.Sprintf("function %d", i), err)
 		}
 		if int(funcTypes[i]) >= len(types) {
-			return nil, fmt.Errorf("%w: function %d has type %d of %d", errMalformed, i, funcTypes[i], len(types))
+			return nil, 0, fmt.Errorf("%w: function %d has type %d of %d", errMalformed, i, funcTypes[i], len(types))
 		}
 		bt, err := blockType(funcTypes[i])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		if fn, err = instrumentBody(fn[:0], b, bt, types[funcTypes[i]].params, sig, results, left, low); err != nil {
-			return nil, fmt.Errorf("%w: function %d: %w", errMalformed, i, err)
+		var w uint64
+		if fn, w, err = instrumentBody(fn[:0], b, bt, types[funcTypes[i]].params, sig, results, left, low); err != nil {
+			return nil, 0, fmt.Errorf("%w: function %d: %w", errMalformed, i, err)
 		}
+		maxFrame = max(maxFrame, w)
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
 	}
-	return out, d.done("code section")
+	return out, maxFrame, d.done("code section")
 }
 
 // instrumentBody appends to out the body b of one function, rewritten.
-func instrumentBody(out, b, bt []byte, params, sig, results uint64, left, low uint32) ([]byte, error) {
+func instrumentBody(out, b, bt []byte, params, sig, results uint64, left, low uint32) ([]byte, uint64, error) {
 	d := decoder{b: b}
 	groups, err := d.count()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var locals uint64
 	for g := uint32(0); g < groups; g++ {
 		c, err := d.u32()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if err := d.valType(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		locals += uint64(c)
 		if locals > maxLocals {
-			return nil, fmt.Errorf("more than %d locals; the host allows at most %d", maxLocals, maxLocals)
+			return nil, 0, fmt.Errorf("more than %d locals; the host allows at most %d", maxLocals, maxLocals)
 		}
 	}
 	w := int32(frameWeight(params+locals, len(b), sig, results))
@@ -518,7 +529,7 @@ func instrumentBody(out, b, bt []byte, params, sig, results uint64, left, low ui
 		at := d.off
 		op, err := d.byte()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		switch op {
 		case 0x0f: // return: a branch to the block
@@ -530,16 +541,16 @@ func instrumentBody(out, b, bt []byte, params, sig, results uint64, left, low ui
 		case 0x0b: // end
 			if depth == 0 {
 				if d.off != len(b) {
-					return nil, fmt.Errorf("%d bytes past the end of the body", len(b)-d.off)
+					return nil, 0, fmt.Errorf("%d bytes past the end of the body", len(b)-d.off)
 				}
 				out = append(out, 0x0b)
 				out = appendGlobalAdd(out, left, w)
-				return append(out, 0x0b), nil
+				return append(out, 0x0b), uint64(w), nil
 			}
 			depth--
 		}
 		if err := d.immediates(op); err != nil {
-			return nil, fmt.Errorf("instruction 0x%02x at byte %d: %w", op, at, err)
+			return nil, 0, fmt.Errorf("instruction 0x%02x at byte %d: %w", op, at, err)
 		}
 		out = append(out, b[at:d.off]...)
 	}
@@ -696,21 +707,29 @@ func (d *decoder) prefixedFD() error {
 	return fmt.Errorf("instruction 0xfd %d is not one of WebAssembly 2.0", sub)
 }
 
+// sandboxed is what sandbox makes of a module.
+type sandboxed struct {
+	wasm   []byte  // what the host compiles
+	tables []table // the tables, as bounded
+	// maxFrame is the largest weight of a frame of the module's
+	// functions (see frameWeight).
+	maxFrame uint64
+}
+
 // sandbox returns the bytes the host compiles for a module's bytes: its
 // tables bounded (see boundTables) and its stack counted (see
-// instrumentStack), with the tables as bounded. It depends on nothing but
-// wasm, so that a compiler process and the Runtime compile the same
-// bytes.
-func sandbox(wasm []byte) ([]byte, []table, error) {
+// instrumentStack). It depends on nothing but wasm, so that a compiler
+// process and the Runtime compile the same bytes.
+func sandbox(wasm []byte) (sandboxed, error) {
 	bounded, tables, err := boundTables(wasm)
 	if err != nil {
-		return nil, nil, err
+		return sandboxed{}, err
 	}
-	out, err := instrumentStack(bounded, DefaultStackLimit)
+	out, maxFrame, err := instrumentFrames(bounded, DefaultStackLimit)
 	if err != nil {
-		return nil, nil, err
+		return sandboxed{}, err
 	}
-	return out, tables, nil
+	return sandboxed{out, tables, maxFrame}, nil
 }
 
 // stackKeep bounds, in the host's count, the stacks an instance keeps

@@ -191,7 +191,7 @@ func TestSandboxModules(t *testing.T) {
 	defer rt.Close(ctx)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			out, _, err := sandbox(readWasm(t, name))
+			sb, err := sandbox(readWasm(t, name))
 			if name == "table_import" {
 				if err == nil {
 					t.Error("a table import passed")
@@ -201,8 +201,12 @@ func TestSandboxModules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := rt.CompileModule(ctx, out); err != nil {
+			if _, err := rt.CompileModule(ctx, sb.wasm); err != nil {
 				t.Fatal(err)
+			}
+			t.Logf("its largest frame counts %d bytes", sb.maxFrame)
+			if sb.maxFrame > DefaultStackLimit/4 {
+				t.Errorf("a frame counts %d, more than a quarter of the default stack limit", sb.maxFrame)
 			}
 		})
 	}
@@ -220,7 +224,8 @@ func FuzzSandbox(f *testing.F) {
 	f.Add(wasmBinary(section(4, 2, 0x70, 0x01, 1, 1, 0x6f, 0x00, 3), memorySection))
 	f.Add(wasmBinary(typeSection, funcImport, section(4, 1, 0x40, 0x00, 0x70, 0x00, 4, 0xd2, 0x00, 0x0b)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		out, tables, err := sandbox(b)
+		sb, err := sandbox(b)
+		out, tables := sb.wasm, sb.tables
 		if err != nil {
 			if !errors.Is(err, ErrInvalidModule) {
 				t.Fatalf("error %v is not ErrInvalidModule", err)
