@@ -34,6 +34,9 @@ import (
 //	global.get $left  i32.const W  i32.add  global.set $left
 //	end
 //
+// A module's own code cannot reach the globals: an index of them would be
+// out of range in the module as it was, and is refused.
+//
 // A branch to the function's own label now ends the block and so passes
 // through the epilogue, as does a return; only a trap leaves without
 // giving the weight back, and a trap discards the instance. The globals
@@ -538,6 +541,19 @@ func instrumentBody(out, b, bt []byte, params, sig, results uint64, left, low ui
 			continue
 		case 0x02, 0x03, 0x04: // block, loop, if
 			depth++
+		case 0x23, 0x24: // global.get, global.set
+			// The budget's globals come after the module's own: an index
+			// of them is out of range in the module as it was, and would
+			// let it reset its own budget.
+			g, err := d.u32()
+			if err != nil {
+				return nil, 0, err
+			}
+			if g >= left {
+				return nil, 0, fmt.Errorf("global index %d out of range (%d globals)", g, left)
+			}
+			out = append(out, b[at:d.off]...)
+			continue
 		case 0x0b: // end
 			if depth == 0 {
 				if d.off != len(b) {

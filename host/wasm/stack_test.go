@@ -101,6 +101,9 @@ func TestInstrumentStackErrors(t *testing.T) {
 		{"bodies and functions", wasmBinary(typeSection, section(3, 2, 0, 0), code(0, 0x0b)), "1 function bodies for 2"},
 		{"type out of range", wasmBinary(typeSection, section(3, 1, 5), code(0, 0x0b)), "type 5"},
 		{"not a function type", wasmBinary(section(1, 1, 0x5f, 0, 0)), "not a function type"},
+		{"a set of the budget", wasmBinary(typeSection, funcs, code(0, 0x41, 0x7f, 0x24, 0x00, 0x0b)), "global index 0 out of range (0 globals)"},
+		{"a read of the low-water mark", wasmBinary(typeSection, funcs, section(6, 1, 0x7f, 0x00, 0x41, 0x00, 0x0b),
+			code(0, 0x23, 0x02, 0x1a, 0x0b)), "global index 2 out of range (1 globals)"},
 		{"too many locals", wasmBinary(typeSection, funcs, code(1, 0xd1, 0x86, 0x03, 0x7f, 0x0b)), "more than 50000 locals"},
 		{"too many parameters", wasmBinary(append(section(1, 1, 0x60, 0xe9, 0x07), append(bytes.Repeat([]byte{0x7f}, 1001), 0)...)), "1001 parameters"},
 	} {
