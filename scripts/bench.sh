@@ -85,6 +85,7 @@ start_server() { # NAME TOPIC
 			server: $SERVER
 			admin_listen: ""
 			cache_dir: $PWD/.cache/wasmrpcd
+			cache_key_file: $PWD/.cache/wasmrpcd.key
 			log: {level: warn}
 			modules:
 			  - name: testkit

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -85,11 +86,19 @@ func (s moduleStatus) endpointVersions() []string {
 func (d *daemon) adminRequest(method, path string, v any) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+d.admin+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, d.adminURL(path), nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if method != http.MethodGet {
+		// What the admin API wants of a state change (cross-site
+		// requests cannot send it).
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if d.token != "" {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	resp, err := d.adminClient().Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -104,6 +113,29 @@ func (d *daemon) adminRequest(method, path string, v any) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// adminURL returns the URL of path on the daemon's admin server.
+func (d *daemon) adminURL(path string) string {
+	if strings.HasPrefix(d.admin, "unix:") {
+		return "http://localhost" + path // adminClient dials the socket
+	}
+	return "http://" + d.admin + path
+}
+
+// adminClient returns the HTTP client of the daemon's admin server: the
+// default one, or one that dials its unix socket.
+func (d *daemon) adminClient() *http.Client {
+	sock, ok := strings.CutPrefix(d.admin, "unix:")
+	if !ok {
+		return http.DefaultClient
+	}
+	return &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
 }
 
 // moduleStatus returns the admin API's view of module name.
@@ -140,7 +172,11 @@ func (d *daemon) waitModule(t *testing.T, name, what string, cond func(moduleSta
 // Prometheus text format writes them, sorted by name.
 func (d *daemon) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + d.admin + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, d.adminURL("/metrics"), nil)
+	if d.token != "" {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	resp, err := d.adminClient().Do(req)
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

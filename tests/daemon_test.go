@@ -84,6 +84,7 @@ func (c daemonConfig) yaml() ([]byte, error) {
 		"server":           c.Server,
 		"admin_listen":     "127.0.0.1:0",
 		"cache_dir":        cacheDir,
+		"cache_key_file":   cacheKeyFile,
 		"shutdown_timeout": "20s",
 		"log":              map[string]string{"level": "debug", "format": "json"},
 		"modules":          mods,
@@ -116,7 +117,9 @@ type daemon struct {
 	name  string
 	cmd   *exec.Cmd
 	log   *output // stderr: one JSON record a line
-	admin string  // the admin server's host:port
+	admin string  // the admin server's host:port, or unix:/path
+	// token is the admin API's bearer token, "" for none.
+	token string
 	// exited is closed when the process has ended; err is then its exit.
 	exited chan struct{}
 	err    error
@@ -181,11 +184,11 @@ func startDaemon(t *testing.T, cfg daemonConfig) *daemon {
 
 // readyz returns the /readyz status code and body.
 func (d *daemon) readyz(ctx context.Context) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.admin+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.adminURL("/readyz"), nil)
 	if err != nil {
 		return 0, "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := d.adminClient().Do(req)
 	if err != nil {
 		return 0, "", err
 	}

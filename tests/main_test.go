@@ -21,8 +21,8 @@ var (
 	// brokerURL is AMQP_URL, as amqp091-go dials it.
 	brokerURL string
 	// cacheDir is the compiled-module cache every test daemon shares, so
-	// that each module compiles once per run.
-	cacheDir string
+	// that each module compiles once per run, and cacheKeyFile its key.
+	cacheDir, cacheKeyFile string
 )
 
 // modules are the wasm files the tests serve; `make modules` builds them.
@@ -83,6 +83,7 @@ func setUp(m *testing.M) (int, error) {
 	defer os.RemoveAll(dir)
 	daemonBin = filepath.Join(dir, "wasmrpcd")
 	cacheDir = filepath.Join(dir, "cache")
+	cacheKeyFile = filepath.Join(dir, "cache.key")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	build := exec.CommandContext(ctx, "go", "build", "-o", daemonBin, "./cmd/wasmrpcd")

@@ -17,18 +17,32 @@ func TestCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	echo := wat(t, "echo")
+	key := filepath.Join(t.TempDir(), "cache.key")
 	tests := []struct {
 		name   string
 		args   func(dir string) []string
 		code   int
 		stderr string // in stderr
 	}{
-		{"compiles", func(dir string) []string { return []string{"--cache-dir", dir, echo} }, 0, ""},
-		{"compiles on one CPU", func(dir string) []string { return []string{"--cache-dir", dir, "--cpus", "1", echo} }, 0, ""},
-		{"invalid module", func(dir string) []string { return []string{"--cache-dir", dir, garbage} }, 1, "not a valid wasmrpcd module"},
-		{"missing file", func(dir string) []string { return []string{"--cache-dir", dir, garbage + ".none"} }, 3, "no such file"},
+		{"compiles", func(dir string) []string { return []string{"--cache-dir", dir, "--key-file", key, echo} }, 0, ""},
+		{"compiles on one CPU", func(dir string) []string { return []string{"--cache-dir", dir, "--key-file", key, "--cpus", "1", echo} }, 0, ""},
+		{"invalid module", func(dir string) []string { return []string{"--cache-dir", dir, "--key-file", key, garbage} }, 1, "not a valid wasmrpcd module"},
+		{"missing file", func(dir string) []string { return []string{"--cache-dir", dir, "--key-file", key, garbage + ".none"} }, 3, "no such file"},
 		{"no cache dir", func(string) []string { return []string{echo} }, 2, "usage"},
-		{"no file", func(dir string) []string { return []string{"--cache-dir", dir} }, 2, "usage"},
+		{"no file", func(dir string) []string { return []string{"--cache-dir", dir, "--key-file", key} }, 2, "usage"},
+		{"cache dir others may write", func(dir string) []string {
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--cache-dir", dir, "--key-file", key, echo}
+		}, 3, "has mode 0777: group or others may write it"},
+		{"key file others may read", func(dir string) []string {
+			k := dir + ".key"
+			if err := os.WriteFile(k, []byte(strings.Repeat("ab", 32)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--cache-dir", dir, "--key-file", k, echo}
+		}, 3, "has mode 0644"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,16 +55,20 @@ func TestCompile(t *testing.T) {
 			if code != 0 {
 				return
 			}
-			// The cache holds wazero's compiled form and the record of it.
+			// The cache holds the module's sealed entry, and nothing of
+			// wazero's own.
 			b, err := os.ReadFile(echo)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sum := sha256.Sum256(b)
-			markers, _ := filepath.Glob(filepath.Join(dir, "wasmrpcd-*", hex.EncodeToString(sum[:])))
-			compiled, _ := filepath.Glob(filepath.Join(dir, "wazero-*", "*"))
-			if len(markers) != 1 || len(compiled) != 1 {
-				t.Errorf("cache holds markers %v and compiled modules %v, want one each", markers, compiled)
+			entries, _ := filepath.Glob(filepath.Join(dir, "wasmrpcd-*", hex.EncodeToString(sum[:])))
+			all, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+			if len(entries) != 1 || len(all) != 1 {
+				t.Errorf("cache holds %v, want the one entry of the module", all)
+			}
+			if st, err := os.Stat(entries[0]); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("entry: %v %v, want mode 0600", st.Mode(), err)
 			}
 		})
 	}

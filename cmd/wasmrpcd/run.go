@@ -37,7 +37,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log := daemon.NewLogger(cfg.Log, os.Stderr)
 	d := daemon.New(cfg, log)
 	if cfg.CacheDir != "" {
-		d.SetCompiler(wasm.CompilerProcess(compilerArgv(cfg.CacheDir)...))
+		d.SetCompiler(wasm.CompilerProcess(compilerArgv(cfg.CacheDir, cfg.CacheKeyFile)...))
 	}
 
 	// SIGHUP re-reads the config and applies it; a config that does not
@@ -127,12 +127,12 @@ func printBroker(w io.Writer, cfg *config.Config) {
 const compilerNice = "10"
 
 // compilerArgv is the command line of the daemon's compiler process:
-// this binary's `compile` into cacheDir, on every CPU but one (the
+// this binary's `compile` into cacheDir with the key in keyFile, on every CPU but one (the
 // daemon's calls keep one to themselves), through nice(1) when it is
 // installed.
-func compilerArgv(cacheDir string) []string {
+func compilerArgv(cacheDir, keyFile string) []string {
 	cpus := strconv.Itoa(max(1, runtime.NumCPU()-1))
-	argv := []string{self(), "compile", "--cache-dir", cacheDir, "--cpus", cpus, "-"}
+	argv := []string{self(), "compile", "--cache-dir", cacheDir, "--key-file", keyFile, "--cpus", cpus, "-"}
 	if nice, err := exec.LookPath("nice"); err == nil {
 		argv = append([]string{nice, "-n", compilerNice}, argv...)
 	}

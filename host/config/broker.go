@@ -233,7 +233,7 @@ func (v *validator) broker() {
 		v.add("transport_url", "%s", strings.TrimPrefix(err.Error(), transport.ErrInvalidURL.Error()+": "))
 		return
 	}
-	_, warnings, err = opts.Apply(u.Query)
+	opts, warnings, err = opts.Apply(u.Query)
 	if err != nil {
 		if errors.Is(err, transport.ErrInvalidOption) {
 			v.add("transport_url", "its query: %s", strings.TrimPrefix(err.Error(), transport.ErrInvalidOption.Error()+": "))
@@ -244,6 +244,9 @@ func (v *validator) broker() {
 	}
 	for _, w := range warnings {
 		v.c.optionWarnings = append(v.c.optionWarnings, "transport_url: "+w)
+	}
+	if w := opts.TLSWarning(); w != "" {
+		v.c.optionWarnings = append(v.c.optionWarnings, w)
 	}
 }
 

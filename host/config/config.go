@@ -32,6 +32,7 @@ const (
 	DefaultExecutorThreads = 64
 	DefaultShutdownTimeout = Duration(30 * time.Second)
 	DefaultTenant          = "default"
+	DefaultMaxModuleSize   = 256 * MiB
 
 	DefaultMemoryLimit   = 64 * MiB
 	DefaultCallTimeout   = Duration(30 * time.Second)
@@ -49,7 +50,19 @@ const (
 	DefaultGuestLogLevel       = LevelDebug
 	DefaultGuestLogMaxLevel    = LevelError
 	DefaultStackLimit          = 4 * MiB
+	// DefaultMaxHops and DefaultMaxSendsPerRequest bound the chains of
+	// calls and casts guests make (docs/RATIONALE.md, "Call chains").
+	DefaultMaxHops            = 4
+	DefaultMaxSendsPerRequest = 16
+	// maxMaxHops is the largest max_hops: what a request can carry.
+	maxMaxHops = 1 << 16
 )
+
+// DefaultContextHiddenKeys are the request context keys a tenant's guests
+// do not see unless its context_hidden_keys says otherwise: those of
+// oslo.context's RequestContext that carry credentials (the keys its
+// get_logging_values masks or drops, and the service token).
+var DefaultContextHiddenKeys = []string{"auth_token", "auth_token_info", "service_token"}
 
 // Config is the daemon's configuration. Parse fills in every default, so
 // that a loaded Config holds the effective value of every key.
@@ -76,13 +89,25 @@ type Config struct {
 	// Server is this daemon's Target.server. Default: the host name.
 	Server string `yaml:"server"`
 	// AdminListen is the host:port of the admin HTTP server (/metrics,
-	// /healthz, /readyz, module admin); empty disables it.
+	// /healthz, /readyz, module admin), or "unix:" and the path of a unix
+	// socket; empty disables it.
 	// Default "127.0.0.1:9464".
 	AdminListen string `yaml:"admin_listen"`
+	// Admin holds the admin HTTP server's limits and authentication.
+	Admin Admin `yaml:"admin"`
 	// CacheDir is the directory of the compiled-module cache; empty keeps
 	// compiled modules in memory only. Default /var/cache/wasmrpcd for root,
 	// otherwise $XDG_CACHE_HOME/wasmrpcd or ~/.cache/wasmrpcd.
 	CacheDir string `yaml:"cache_dir"`
+	// CacheKeyFile holds the key that authenticates each compiled module
+	// in CacheDir (created, 0600, when missing); unused without a
+	// CacheDir. Default /var/lib/wasmrpcd/cache.key for root, otherwise
+	// $XDG_STATE_HOME/wasmrpcd/cache.key or
+	// ~/.local/state/wasmrpcd/cache.key.
+	CacheKeyFile string `yaml:"cache_key_file"`
+	// MaxModuleSize caps the size of a module file; a larger one is
+	// refused before it is read. Default 256MiB.
+	MaxModuleSize Size `yaml:"max_module_size"`
 	// ExecutorThreads bounds the RPC calls and notifications handled at
 	// once, over all modules (oslo's executor_thread_pool_size). Default 64.
 	ExecutorThreads int `yaml:"executor_threads"`
@@ -162,12 +187,24 @@ type Tenant struct {
 	// tenant's modules that run at once, so that one tenant cannot take
 	// every executor thread. Default: MaxInstances.
 	MaxConcurrency int `yaml:"max_concurrency"`
+	// MaxHops bounds chains of calls and casts: a request from outside is
+	// hop 0, and what a guest sends while serving hop h is hop h+1, which
+	// is refused past MaxHops. Default 4.
+	MaxHops int `yaml:"max_hops"`
+	// MaxSendsPerRequest bounds the calls and casts a guest makes while it
+	// serves one request or notification. Default 16.
+	MaxSendsPerRequest int `yaml:"max_sends_per_request"`
 	// RPCTargets are the targets the tenant's guests may call and cast to.
 	// Default none.
 	RPCTargets []RPCTarget `yaml:"rpc_targets"`
 	// NotificationTopics are the topics the tenant's guests may emit
 	// notifications to; "*" allows any. Default none.
 	NotificationTopics []string `yaml:"notification_topics"`
+	// ContextHiddenKeys are request context keys removed from the context
+	// of every call and notification the tenant's guests handle; the host
+	// itself still has them. Default [DefaultContextHiddenKeys]; an empty
+	// list hides nothing, as a Python endpoint sees the context.
+	ContextHiddenKeys []string `yaml:"context_hidden_keys"`
 
 	// The budgets below are shared by all the tenant's modules and
 	// instances; a rate of 0 is no limit.
@@ -281,8 +318,10 @@ func Default() *Config {
 	return &Config{
 		ControlExchange: DefaultControlExchange,
 		AdminListen:     DefaultAdminListen,
+		Admin:           defaultAdmin(),
 		ExecutorThreads: DefaultExecutorThreads,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		MaxModuleSize:   DefaultMaxModuleSize,
 		Log:             Log{Level: LevelInfo, Format: FormatText},
 		Rabbit:          map[string]string{},
 		Tenants:         map[string]*Tenant{DefaultTenant: t},
@@ -300,6 +339,7 @@ func NewTenant(name string) *Tenant {
 		StackLimit:     DefaultStackLimit,
 		MaxConcurrency: DefaultMaxInstances,
 
+		ContextHiddenKeys:   slices.Clone(DefaultContextHiddenKeys),
 		LogRate:             DefaultLogRate,
 		LogBurst:            DefaultLogBurst,
 		HostCallRate:        DefaultHostCallRate,
@@ -309,6 +349,8 @@ func NewTenant(name string) *Tenant {
 		MaxNotificationSize: DefaultMaxNotificationSize,
 		GuestLogLevel:       DefaultGuestLogLevel,
 		GuestLogMaxLevel:    DefaultGuestLogMaxLevel,
+		MaxHops:             DefaultMaxHops,
+		MaxSendsPerRequest:  DefaultMaxSendsPerRequest,
 	}
 }
 

@@ -96,6 +96,24 @@ func TestParseBad(t *testing.T) {
 		{"admin_listen without port", url + "admin_listen: localhost\n", []string{
 			`2: admin_listen: want host:port, such as 127.0.0.1:9464, got "localhost"`,
 		}},
+		{"admin_listen unix without path", url + "admin_listen: 'unix:'\n", []string{
+			`2: admin_listen: want unix:/path/of/the.sock, got no path`,
+		}},
+		{"admin_listen unix path too long", url + "admin_listen: unix:/" + strings.Repeat("s", 120) + "\n", []string{
+			`2: admin_listen: the socket's path is 121 bytes long, more than a unix socket's 107`,
+		}},
+		{"admin limits", url + "admin: {socket_mode: '0666', read_header_timeout: 0s, read_timeout: -1s, write_timeout: 0s, idle_timeout: 0s, max_header_bytes: 100B, max_connections: 0}\n", []string{
+			`2: admin.socket_mode: unknown socket mode "0666" (did you mean "0660"?)`,
+			`2: admin.read_header_timeout: must be positive, got 0s`,
+			`2: admin.read_timeout: must be positive, got -1s`,
+			`2: admin.write_timeout: must be positive, got 0s`,
+			`2: admin.idle_timeout: must be positive, got 0s`,
+			`2: admin.max_header_bytes: must be from 1KiB to 1MiB, got 100B`,
+			`2: admin.max_connections: must be at least 1, got 0`,
+		}},
+		{"admin unknown key", url + "admin: {token: x}\n", []string{
+			`2: admin.token: unknown key (did you mean "token_file"?)`,
+		}},
 		{"admin_listen bad port", url + "admin_listen: localhost:http\n", []string{
 			`2: admin_listen: port "http" is not a number from 0 to 65535`,
 		}},
@@ -156,7 +174,10 @@ func TestParseBad(t *testing.T) {
 			`1: transport_url: its query: rabbit_qos_prefetch_count="x": not an integer`,
 		}},
 		{"transport URL with a comma in its password", "transport_url: rabbit://guest:s3cr,et@h/\n", []string{
-			`1: transport_url: a host's port is not a number in 1-65535 (a user name or password holding ',', '/', ':' or '@' must be percent-encoded)`,
+			`1: transport_url: a host without a user name comes before one with it: a password holding ',' must percent-encode it (%2C); otherwise name the user of every host, or list the hosts without one last`,
+		}},
+		{"transport URL with a slash in its password", "transport_url: rabbit://guest:1234/5678@h\n", []string{
+			`1: transport_url: an '@' after the hosts: a user name or password holding '/', '?' or '#' must percent-encode them (%2F, %3F, %23); a virtual host or query holding '@', as %40`,
 		}},
 		{"several transport URLs", url + "transport_url_env: X\n", []string{
 			`2: transport_url_env: give one of transport_url, transport_url_env, not several`,
@@ -211,6 +232,11 @@ func TestParseBad(t *testing.T) {
 			`13: tenants.w.log_rate: size "1.5KiB" is not a whole number (use a smaller unit)`,
 			`13: tenants.w.host_call_rate: want an integer, got 1.5`,
 		}},
+		{"chain bounds", url + "tenants:\n  t: {max_hops: 0, max_sends_per_request: -1}\n  u: {max_hops: 65537}\n", []string{
+			`3: tenants.t.max_hops: must be from 1 to 65536, got 0`,
+			`3: tenants.t.max_sends_per_request: must be at least 1, got -1`,
+			`4: tenants.u.max_hops: must be from 1 to 65536, got 65537`,
+		}},
 		{"max_concurrency follows a bad max_instances silently", url + "tenants: {t: {max_instances: -2}}\n", []string{
 			`2: tenants.t.max_instances: must be at least 1, got -2`,
 		}},
@@ -232,6 +258,14 @@ func TestParseBad(t *testing.T) {
 			`9: tenants.t.rpc_targets[4]: target "x@" has an empty server after "@"`,
 			`10: tenants.t.rpc_targets[5]: target "x@*": a server of "*" is the same as none; write "x"`,
 			`11: tenants.t.rpc_targets[6]: target "@s" has an empty topic`,
+		}},
+		{"context_hidden_keys", url + "tenants: {t: {context_hidden_keys: ['', _context_auth_token, user, user]}}\n", []string{
+			`2: tenants.t.context_hidden_keys[0]: must not be empty`,
+			`2: tenants.t.context_hidden_keys[1]: "_context_auth_token": name the key as the context has it, without the wire's prefix (write "auth_token")`,
+			`2: tenants.t.context_hidden_keys[3]: key "user" is listed twice`,
+		}},
+		{"context_hidden_keys given a string", url + "tenants: {t: {context_hidden_keys: auth_token}}\n", []string{
+			`2: tenants.t.context_hidden_keys: want a list, got "auth_token" (write [auth_token])`,
 		}},
 		{"notification_topics", url + "tenants: {t: {notification_topics: ['', 'a b']}}\n", []string{
 			`2: tenants.t.notification_topics[0]: must not be empty`,

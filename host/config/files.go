@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 )
 
 // VerifyDigest checks the SHA-256 (lowercase hex) of a module file's
@@ -20,7 +19,7 @@ func (f ModuleFile) VerifyDigest(digest string) error {
 }
 
 // CheckFiles checks that every module file is a readable regular file
-// whose content matches its sha256 pin, and returns an *Error listing
+// of at most max_module_size whose content matches its sha256 pin, and returns an *Error listing
 // each file that is not, or nil. Load does not run it, so that a config
 // can be checked before its modules are built; `wasmrpcd check` and the
 // daemon do.
@@ -28,7 +27,7 @@ func (c *Config) CheckFiles() error {
 	v := &validator{c: c}
 	for i := range c.Modules {
 		for j, f := range c.Modules[i].Versions {
-			if err := checkFile(f); err != nil {
+			if err := checkFile(f, c.MaxModuleSize); err != nil {
 				v.add(v.filePath(i, j)+".path", "%v", err)
 			}
 		}
@@ -36,25 +35,21 @@ func (c *Config) CheckFiles() error {
 	return newError(c.file, v.problems)
 }
 
-func checkFile(f ModuleFile) error {
-	fh, err := os.Open(f.Path)
+// checkFile reads f as the daemon does (see ModuleFile.Read), hashing
+// it only.
+func checkFile(f ModuleFile, limit Size) error {
+	fh, _, err := f.open(limit)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", f.Path)
-	}
-	if f.SHA256 == "" {
-		return nil
-	}
 	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
+	n, err := io.Copy(h, io.LimitReader(fh, int64(limit)+1))
+	if err != nil {
 		return fmt.Errorf("reading %s: %w", f.Path, err)
+	}
+	if n > int64(limit) {
+		return tooLarge(f.Path, 0, limit)
 	}
 	return f.VerifyDigest(hex.EncodeToString(h.Sum(nil)))
 }

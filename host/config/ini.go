@@ -75,7 +75,8 @@ func parseOsloFile(name string, data []byte) (*osloFile, error) {
 			}
 			i := strings.IndexAny(line, "=:")
 			if i <= 0 {
-				return nil, fmt.Errorf("%s:%d: want key = value, got %q", name, n, clip(line))
+				// Not quoted: the line may hold a password.
+				return nil, fmt.Errorf("%s:%d: want key = value", name, n)
 			}
 			key = strings.TrimSpace(line[:i])
 			f.sections[section][key] = osloValueAt{value: strings.TrimSpace(line[i+1:]), line: n}

@@ -69,13 +69,15 @@ type env struct {
 	hostname     func() (string, error)
 	euid         int
 	userCacheDir func() (string, error)
+	// userStateDir is $XDG_STATE_HOME or ~/.local/state.
+	userStateDir func() (string, error)
 	getenv       func(string) string
 	// osloConfigFile replaces the file's oslo_config_file when set.
 	osloConfigFile string
 }
 
 func systemEnv() env {
-	return env{hostname: os.Hostname, euid: os.Geteuid(), userCacheDir: os.UserCacheDir, getenv: os.Getenv}
+	return env{hostname: os.Hostname, euid: os.Geteuid(), userCacheDir: os.UserCacheDir, userStateDir: userStateDir, getenv: os.Getenv}
 }
 
 func parse(data []byte, filename string, e env) (*Config, error) {
@@ -205,6 +207,19 @@ func (c *Config) complete(g given, e env) []Problem {
 	case c.CacheDir != "":
 		c.CacheDir = resolve(dir, c.CacheDir)
 	}
+	switch {
+	case c.CacheDir == "":
+		c.CacheKeyFile = "" // no cache, no key
+	case !g.cacheKeyFile || c.CacheKeyFile == "":
+		dflt, err := defaultCacheKeyFile(e)
+		if err != nil {
+			problems = append(problems, Problem{Path: "cache_key_file", Message: fmt.Sprintf("no default: %v; set cache_key_file", err)})
+		}
+		c.CacheKeyFile = dflt
+	default:
+		c.CacheKeyFile = resolve(dir, c.CacheKeyFile)
+	}
+	c.completeAdmin(dir)
 	if _, ok := c.Tenants[DefaultTenant]; !ok {
 		c.Tenants[DefaultTenant] = NewTenant(DefaultTenant)
 	}
@@ -248,6 +263,39 @@ func defaultCacheDir(e env) (string, error) {
 		return "", err
 	}
 	return filepath.Join(d, "wasmrpcd"), nil
+}
+
+// DefaultCacheKeyFile is the default of cache_key_file for this
+// process's user: /var/lib/wasmrpcd/cache.key for root, otherwise
+// cache.key in wasmrpcd of the user's state directory ($XDG_STATE_HOME,
+// or ~/.local/state).
+func DefaultCacheKeyFile() (string, error) { return defaultCacheKeyFile(systemEnv()) }
+
+func defaultCacheKeyFile(e env) (string, error) {
+	if e.euid == 0 {
+		return "/var/lib/wasmrpcd/cache.key", nil
+	}
+	if e.userStateDir == nil {
+		return "", errors.New("no state directory")
+	}
+	d, err := e.userStateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "wasmrpcd", "cache.key"), nil
+}
+
+// userStateDir is $XDG_STATE_HOME, or ~/.local/state, as the XDG base
+// directory specification says.
+func userStateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return d, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", errors.New("neither $XDG_STATE_HOME nor $HOME are defined")
+	}
+	return filepath.Join(home, ".local", "state"), nil
 }
 
 // dirOf returns the absolute directory of a config file name.

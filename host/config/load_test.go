@@ -155,7 +155,7 @@ modules:
 	}
 	err = c.CheckFiles()
 	want := path + ":5: modules[2].path: open " + filepath.Join(dir, "nope.wasm") + ": no such file or directory\n" +
-		path + ":6: modules[3].path: " + filepath.Join(dir, "d.wasm") + " is not a regular file\n" +
+		path + ":6: modules[3].path: " + filepath.Join(dir, "d.wasm") + " is not a regular file (it is a directory); a module must be a regular file\n" +
 		path + ":11: modules[4].versions[1].path: " + filepath.Join(dir, "m.wasm2") + ": sha256 is " + pin + ", the config pins " + wrong
 	if err == nil || err.Error() != want {
 		t.Errorf("CheckFiles:\n%v\nwant:\n%s", err, want)

@@ -18,6 +18,7 @@ var testEnv = env{
 	hostname:     func() (string, error) { return "host-a", nil },
 	euid:         1000,
 	userCacheDir: func() (string, error) { return "/home/u/.cache", nil },
+	userStateDir: func() (string, error) { return "/home/u/.local/state", nil },
 	getenv:       func(k string) string { return map[string]string{"BROKER_URL": "rabbit://env:pw@env-host/"}[k] },
 }
 
@@ -28,6 +29,7 @@ func expect(edit func(c *Config)) *Config {
 	c.TransportURL = "rabbit://guest:guest@127.0.0.1:5672/"
 	c.Server = "host-a"
 	c.CacheDir = "/home/u/.cache/wasmrpcd"
+	c.CacheKeyFile = "/home/u/.local/state/wasmrpcd/cache.key"
 	c.file = testFile
 	edit(c)
 	return c
@@ -72,7 +74,10 @@ transport_url: amqp://u:p@h1:5672,u:p@h2:5673/vhost
 control_exchange: nova
 server: compute-1.example.org
 admin_listen: "[::1]:0"
+admin: {token_file: admin.token, socket_mode: "0660", read_header_timeout: 2s, read_timeout: 3s, write_timeout: 4s, idle_timeout: 5s, max_header_bytes: 8KiB, max_connections: 10}
 cache_dir: cache
+cache_key_file: keys/cache.key
+max_module_size: 32MiB
 executor_threads: 16
 shutdown_timeout: 1m30s
 log: {level: debug, format: json}
@@ -106,8 +111,11 @@ tenants:
     max_result_size: 1048576
     stack_limit: 8MiB
     max_concurrency: 2
+    max_hops: 3
+    max_sends_per_request: 5
     rpc_targets: ["*", volumes, "volumes@host-b", "cinder/volume", "*/x", "nova/*", "cinder/cinder-volume@host@lvm", ironic.conductor_manager]
     notification_topics: [notifications, "*"]
+    context_hidden_keys: [auth_token, password]
     log_rate: 64KiB
     log_burst: 128KiB
     host_call_rate: 0
@@ -132,6 +140,11 @@ modules:
 `, &Config{
 			TransportURL: "amqp://u:p@h1:5672,u:p@h2:5673/vhost", ControlExchange: "nova",
 			Server: "compute-1.example.org", AdminListen: "[::1]:0", CacheDir: "/etc/wasmrpcd/cache",
+			CacheKeyFile: "/etc/wasmrpcd/keys/cache.key", MaxModuleSize: 32 * MiB,
+			Admin: Admin{TokenFile: "/etc/wasmrpcd/admin.token", SocketMode: "0660",
+				ReadHeaderTimeout: Duration(2 * time.Second), ReadTimeout: Duration(3 * time.Second),
+				WriteTimeout: Duration(4 * time.Second), IdleTimeout: Duration(5 * time.Second),
+				MaxHeaderBytes: 8 * KiB, MaxConnections: 10},
 			ExecutorThreads: 16, ShutdownTimeout: Duration(90 * time.Second),
 			Log: Log{Level: "debug", Format: "json"},
 			Rabbit: map[string]string{
@@ -150,6 +163,7 @@ modules:
 				"gold": {
 					Name: "gold", MemoryLimit: GiB, CallTimeout: Duration(2 * time.Second),
 					MaxInstances: 4, MaxResultSize: MiB, StackLimit: 8 * MiB, MaxConcurrency: 2,
+					MaxHops: 3, MaxSendsPerRequest: 5,
 					RPCTargets: []RPCTarget{
 						{Exchange: "*", Topic: "*"},
 						{Exchange: "nova", Topic: "volumes"},
@@ -161,6 +175,7 @@ modules:
 						{Exchange: "nova", Topic: "ironic.conductor_manager"},
 					},
 					NotificationTopics: []string{"notifications", "*"},
+					ContextHiddenKeys:  []string{"auth_token", "password"},
 					LogRate:            64 * KiB, LogBurst: 128 * KiB,
 					HostCallRate: 0, HostCallBurst: 5,
 					NotificationRate: 10, NotificationBurst: 20,
@@ -200,6 +215,10 @@ modules:
 		{"empty admin_listen and cache_dir turn them off", url + "admin_listen: \"\"\ncache_dir: ''\n", expect(func(c *Config) {
 			c.AdminListen = ""
 			c.CacheDir = ""
+			c.CacheKeyFile = "" // no cache, no key
+		})},
+		{"admin_listen on a unix socket, relative to the file", url + "admin_listen: unix:run/admin.sock\n", expect(func(c *Config) {
+			c.AdminListen = "unix:/etc/wasmrpcd/run/admin.sock"
 		})},
 		{"empty server is the host name", url + "server: ''\n", expect(func(*Config) {})},
 		{"max_concurrency follows max_instances", url + "tenants:\n  default: {max_instances: 3}\n  b: {max_instances: 3, max_concurrency: 5}\n", expect(func(c *Config) {
@@ -208,6 +227,11 @@ modules:
 			b := NewTenant("b")
 			b.MaxInstances, b.MaxConcurrency = 3, 5
 			c.Tenants["b"] = b
+		})},
+		{"context_hidden_keys: null keeps the default, [] hides nothing", url + "tenants:\n  default: {context_hidden_keys: ~}\n  open: {context_hidden_keys: []}\n", expect(func(c *Config) {
+			open := NewTenant("open")
+			open.ContextHiddenKeys = []string{}
+			c.Tenants["open"] = open
 		})},
 		{"anchors and merge keys", url + `
 tenants:

@@ -16,6 +16,7 @@ import (
 type given struct {
 	server          bool
 	cacheDir        bool
+	cacheKeyFile    bool
 	controlExchange bool
 }
 
@@ -43,7 +44,10 @@ func (d *decoder) config(n *yaml.Node, c *Config) (given, bool) {
 		{"control_exchange", func(v *yaml.Node, p string) { g.controlExchange = present(v); d.str(v, p, &c.ControlExchange) }},
 		{"server", func(v *yaml.Node, p string) { g.server = present(v); d.str(v, p, &c.Server) }},
 		{"admin_listen", func(v *yaml.Node, p string) { d.str(v, p, &c.AdminListen) }},
+		{"admin", func(v *yaml.Node, p string) { d.admin(v, p, &c.Admin) }},
 		{"cache_dir", func(v *yaml.Node, p string) { g.cacheDir = present(v); d.str(v, p, &c.CacheDir) }},
+		{"cache_key_file", func(v *yaml.Node, p string) { g.cacheKeyFile = present(v); d.str(v, p, &c.CacheKeyFile) }},
+		{"max_module_size", func(v *yaml.Node, p string) { d.size(v, p, &c.MaxModuleSize) }},
 		{"executor_threads", func(v *yaml.Node, p string) { d.integer(v, p, &c.ExecutorThreads) }},
 		{"shutdown_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &c.ShutdownTimeout) }},
 		{"log", func(v *yaml.Node, p string) { d.log(v, p, &c.Log) }},
@@ -143,8 +147,16 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 				concurrency = present(v)
 				d.integer(v, p, &t.MaxConcurrency)
 			}},
+			{"max_hops", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxHops) }},
+			{"max_sends_per_request", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxSendsPerRequest) }},
 			{"rpc_targets", func(v *yaml.Node, p string) { d.rpcTargets(v, p, &t.RPCTargets) }},
 			{"notification_topics", func(v *yaml.Node, p string) { d.stringList(v, p, &t.NotificationTopics) }},
+			{"context_hidden_keys", func(v *yaml.Node, p string) {
+				if present(v) { // null keeps the default; [] hides nothing
+					t.ContextHiddenKeys = []string{}
+					d.stringList(v, p, &t.ContextHiddenKeys)
+				}
+			}},
 			{"log_rate", func(v *yaml.Node, p string) { d.size(v, p, &t.LogRate) }},
 			{"log_burst", func(v *yaml.Node, p string) { d.size(v, p, &t.LogBurst) }},
 			{"host_call_rate", func(v *yaml.Node, p string) { d.integer(v, p, &t.HostCallRate) }},

@@ -65,6 +65,14 @@ func ParseRPCTarget(s string) (RPCTarget, error) {
 	case server == Any:
 		return RPCTarget{}, fmt.Errorf("target %q: a server of \"*\" is the same as none; write %q", clip(s), strings.TrimSuffix(s, "@*"))
 	}
+	for _, part := range []struct{ what, name string }{{"exchange", exchange}, {"topic", topic}, {"server", server}} {
+		if part.name == "" || part.name == Any && part.what != "server" {
+			continue
+		}
+		if err := checkName(part.what, part.name, part.what != "exchange"); err != nil {
+			return RPCTarget{}, fmt.Errorf("target %q: %w", clip(s), err)
+		}
+	}
 	return RPCTarget{Exchange: exchange, Topic: topic, Server: server}, nil
 }
 
@@ -102,18 +110,80 @@ func (r *RPCTarget) UnmarshalYAML(n *yaml.Node) error {
 // Allows reports whether the rule allows a call or cast to the target.
 // exchange is the effective exchange (the control exchange when the
 // target names none).
+//
+// The rule must allow the target as named, and also where the message
+// goes: a fanout cast goes to the exchange topic_fanout, anything else to
+// exchange with the routing key topic.server (or topic), and the rule
+// must grant that key (see [RPCTarget.GrantsKey]); a fanout cast, whose
+// exchange is the topic's whatever exchange it names, needs a rule that
+// names the topic, or "*". So topic "good" with
+// server "admin.h" is refused by the rule "good": its key "good.admin.h"
+// is also the queue of topic "good.admin" and server "h".
 func (r RPCTarget) Allows(exchange, topic, server string, fanout bool) bool {
-	if r.Exchange != Any && r.Exchange != exchange {
+	if !r.allowsExchange(exchange) || r.Topic != Any && r.Topic != topic {
 		return false
 	}
-	if r.Topic != Any && r.Topic != topic {
+	if fanout {
+		// The fanout exchange topic_fanout is the topic's on every
+		// exchange: a rule for any topic of one exchange cannot grant it.
+		return r.Server == "" && (r.Topic != Any || r.Exchange == Any)
+	}
+	return (r.Server == "" || r.Server == server) && r.GrantsKey(exchange, RoutingKey(topic, server))
+}
+
+// GrantsKey reports whether the rule allows a message published on
+// exchange with routing key key:
+//
+//	"*", "nova/*"         any key (on that exchange)
+//	"volumes"             "volumes", and "volumes.S" for a server S without dots
+//	"volumes@host.a.org"  "volumes.host.a.org" only
+//
+// A server with dots must be named by a rule of its own: "t.a.b" is both
+// server "a.b" of topic "t" and server "b" of topic "t.a", and a rule for
+// "t" alone does not say that the second is allowed. Exchanges whose
+// name starts with "amq." (the broker's own, amq.default among them,
+// through which any queue is reached by name) are granted only by a rule
+// that names them.
+func (r RPCTarget) GrantsKey(exchange, key string) bool {
+	if !r.allowsExchange(exchange) {
 		return false
 	}
-	return r.Server == "" || (!fanout && r.Server == server)
+	switch {
+	case r.Topic == Any:
+		return true
+	case r.Server != "":
+		return key == r.Topic+"."+r.Server
+	case key == r.Topic:
+		return true
+	}
+	server, ok := strings.CutPrefix(key, r.Topic+".")
+	return ok && server != "" && !strings.Contains(server, ".")
+}
+
+// allowsExchange reports whether the rule covers exchange.
+func (r RPCTarget) allowsExchange(exchange string) bool {
+	if r.Exchange == Any {
+		return !strings.HasPrefix(exchange, reservedExchangePrefix)
+	}
+	return r.Exchange == exchange
+}
+
+// reservedExchangePrefix starts the names of the broker's own exchanges.
+const reservedExchangePrefix = "amq."
+
+// RoutingKey returns the routing key of a call or cast that is not
+// fanout: topic.server, or topic when server is empty, as oslo's driver
+// publishes it.
+func RoutingKey(topic, server string) string {
+	if server == "" {
+		return topic
+	}
+	return topic + "." + server
 }
 
 // AllowsRPC reports whether the tenant's guests may call or cast to the
-// target; exchange is the effective exchange.
+// target; exchange is the effective exchange. It checks where the message
+// goes ([RPCTarget.Allows]); [CheckGuestTarget] checks the names first.
 func (t *Tenant) AllowsRPC(exchange, topic, server string, fanout bool) bool {
 	for _, r := range t.RPCTargets {
 		if r.Allows(exchange, topic, server, fanout) {

@@ -121,8 +121,9 @@ func (v *validator) top() {
 	v.transportURL()
 	v.name("control_exchange", c.ControlExchange)
 	v.name("server", c.Server)
-	if c.AdminListen != "" {
-		v.listen("admin_listen", c.AdminListen)
+	v.admin()
+	if c.MaxModuleSize < 1 {
+		v.add("max_module_size", "must be at least 1B, got %s", c.MaxModuleSize)
 	}
 	v.atLeast("executor_threads", c.ExecutorThreads, 1)
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
@@ -191,6 +192,10 @@ func (v *validator) tenant(name string, t *Tenant) {
 		// Unset, it follows max_instances: report only max_instances.
 		v.atLeast(p+".max_concurrency", t.MaxConcurrency, 1)
 	}
+	if t.MaxHops < 1 || t.MaxHops > maxMaxHops {
+		v.add(p+".max_hops", "must be from 1 to %d, got %d", maxMaxHops, t.MaxHops)
+	}
+	v.atLeast(p+".max_sends_per_request", t.MaxSendsPerRequest, 1)
 	for i, r := range t.RPCTargets {
 		rp := index(p+".rpc_targets", i)
 		if r.Exchange == "" {
@@ -204,6 +209,17 @@ func (v *validator) tenant(name string, t *Tenant) {
 	}
 	for i, topic := range t.NotificationTopics {
 		v.name(index(p+".notification_topics", i), topic)
+	}
+	for i, key := range t.ContextHiddenKeys {
+		kp := index(p+".context_hidden_keys", i)
+		switch {
+		case key == "":
+			v.add(kp, "must not be empty")
+		case strings.HasPrefix(key, "_context_") && len(key) > len("_context_"):
+			v.add(kp, "%q: name the key as the context has it, without the wire's prefix (write %q)", clip(key), key[len("_context_"):])
+		case slices.Contains(t.ContextHiddenKeys[:i], key):
+			v.add(kp, "key %q is listed twice", clip(key))
+		}
 	}
 	v.budgets(p, t)
 }

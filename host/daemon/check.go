@@ -12,14 +12,20 @@ import (
 )
 
 // Check does everything Run does before it connects to the broker: checks
-// every module file against its pin, then compiles, validates and
-// instantiates every module under its tenant's limits. It writes a line
+// every module file against its pin and the admin token file, then
+// compiles, validates and instantiates every module under its tenant's
+// limits. It writes a line
 // per module version to w and returns the first problem.
 func Check(ctx context.Context, cfg *config.Config, w io.Writer, log *slog.Logger) error {
 	if err := cfg.CheckFiles(); err != nil {
 		return err
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, Logger: log})
+	if cfg.AdminListen != "" && cfg.Admin.TokenFile != "" {
+		if _, err := loadAdminToken(cfg.Admin.TokenFile); err != nil {
+			return fmt.Errorf("admin.token_file: %w", err)
+		}
+	}
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CacheDir: cfg.CacheDir, CacheKeyFile: cfg.CacheKeyFile, Logger: log})
 	if err != nil {
 		return fmt.Errorf("wasm runtime: %w", err)
 	}

@@ -6,12 +6,8 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -106,34 +102,18 @@ func (d *Daemon) SetCompiler(c wasm.Compiler) { d.compiler = c }
 func (d *Daemon) Run(ctx context.Context) error {
 	cfg := d.config()
 	if cfg.AdminListen != "" {
-		ln, err := net.Listen("tcp", cfg.AdminListen)
+		admin, err := startAdmin(cfg, d.adminHandler(), d.log)
 		if err != nil {
-			return fmt.Errorf("admin_listen: %w", err)
+			return err
 		}
-		admin := &http.Server{Handler: d.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.log.Error("admin server failed", "err", err)
-			}
-		}()
-		defer func() {
-			admin.Close()
-			<-done
-		}()
+		defer admin.stop()
 		d.mu.Lock()
-		d.adminAddr = ln.Addr().String()
+		d.adminAddr = admin.addr
 		d.mu.Unlock()
-		d.log.Info("admin listening", "addr", ln.Addr().String())
+		d.log.Info("admin listening", "addr", admin.addr, "token", cfg.Admin.TokenFile != "")
 	}
 
-	if cfg.CacheDir != "" {
-		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
-			return fmt.Errorf("cache_dir: %w", err)
-		}
-	}
-	wcfg := wasm.Config{CacheDir: cfg.CacheDir, Logger: d.log, Host: d.hostCalls}
+	wcfg := wasm.Config{CacheDir: cfg.CacheDir, CacheKeyFile: cfg.CacheKeyFile, Logger: d.log, Host: d.hostCalls}
 	if cfg.CacheDir != "" {
 		wcfg.Compiler = d.compiler
 	}
@@ -224,7 +204,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 // AdminAddr returns the address the admin server listens on, once Run
-// has bound it; "" before, or when admin_listen is off.
+// has bound it: "host:port", or "unix:" and the socket's path; "" before,
+// or when admin_listen is off.
 func (d *Daemon) AdminAddr() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/wasmrpcd/wasmrpcd/abi"
+	"github.com/wasmrpcd/wasmrpcd/host/config"
+	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/rpc"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
@@ -15,6 +17,7 @@ import (
 type methodHandler struct {
 	module  *wasm.Module
 	exports map[string]string // method → export
+	hidden  map[string]bool   // context keys the guest does not see
 }
 
 var _ rpc.Handler = (*methodHandler)(nil)
@@ -24,7 +27,11 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 	if !ok { // the dispatcher checks the manifest's methods first
 		return nil, &rpc.NoSuchMethodError{Method: req.Method}
 	}
-	value, err := h.module.Call(ctx, export, req.Context, req.Args)
+	reqCtx, err := oslo.HideContextKeys(req.Context, h.hidden)
+	if err != nil {
+		return nil, &abi.Error{Class: "ValueError", Module: "builtins", Message: "wasmrpcd could not read the request context: " + err.Error()}
+	}
+	value, err := h.module.Call(withChain(ctx, req.Hops), export, reqCtx, req.Args)
 	if err != nil {
 		return nil, guestFailure(h.module.Name(), req.Method, err)
 	}
@@ -32,12 +39,12 @@ func (h *methodHandler) ServeRPC(ctx context.Context, req *rpc.Request) ([]byte,
 }
 
 // endpointsOf returns the RPC endpoints a module's manifest declares, each
-// served by the module.
-func endpointsOf(m *wasm.Module) []rpc.Endpoint {
+// served by the module, whose guests do not see the hidden context keys.
+func endpointsOf(m *wasm.Module, hidden map[string]bool) []rpc.Endpoint {
 	manifest := m.Manifest()
 	eps := make([]rpc.Endpoint, 0, len(manifest.Endpoints))
 	for _, ep := range manifest.Endpoints {
-		h := &methodHandler{module: m, exports: make(map[string]string, len(ep.Methods))}
+		h := &methodHandler{module: m, exports: make(map[string]string, len(ep.Methods)), hidden: hidden}
 		methods := make([]string, 0, len(ep.Methods))
 		for _, meth := range ep.Methods {
 			h.exports[meth.Name] = meth.Export
@@ -46,6 +53,19 @@ func endpointsOf(m *wasm.Module) []rpc.Endpoint {
 		eps = append(eps, rpc.Endpoint{Namespace: ep.Namespace, Version: ep.Version, Methods: methods, Handler: h})
 	}
 	return eps
+}
+
+// hiddenKeys returns the set of a tenant's context_hidden_keys; nil when
+// it hides none.
+func hiddenKeys(t *config.Tenant) map[string]bool {
+	if t == nil || len(t.ContextHiddenKeys) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(t.ContextHiddenKeys))
+	for _, k := range t.ContextHiddenKeys {
+		m[k] = true
+	}
+	return m
 }
 
 // guestFailure turns the error of a wasm call into the exception the RPC

@@ -70,12 +70,12 @@ func (h *hostCalls) prepare(ctx context.Context, from wasm.Caller, req *abi.Call
 	if exchange == "" {
 		exchange = h.d.config().ControlExchange
 	}
-	if t.Topic == "" || req.Method == "" {
-		return nil, &abi.Error{Class: "ValueError", Module: "builtins", Message: "a call needs a target topic and a method"}
+	if err := checkTarget(tenant, exchange, req); err != nil {
+		return nil, err
 	}
-	if !tenant.AllowsRPC(exchange, t.Topic, t.Server, t.Fanout) {
-		return nil, &abi.Error{Class: "PermissionError", Module: "builtins",
-			Message: fmt.Sprintf("tenant %s may not reach RPC target %s (exchange %s, server %q); its rpc_targets allow it", tenant.Name, t.Topic, exchange, t.Server)}
+	hop, err := nextHop(ctx, tenant)
+	if err != nil {
+		return nil, err
 	}
 	client, err := h.rpcClient()
 	if err != nil {
@@ -84,7 +84,12 @@ func (h *hostCalls) prepare(ctx context.Context, from wasm.Caller, req *abi.Call
 	opts := []rpc.Option{
 		rpc.WithExchange(exchange), rpc.WithTopic(t.Topic), rpc.WithServer(t.Server),
 		rpc.WithFanout(t.Fanout), rpc.WithNamespace(t.Namespace), rpc.WithVersion(t.Version),
+		rpc.WithHops(hop),
 	}
+	// A call cannot outlive its caller: its timeout (and its request's
+	// time to live on the broker) is what is left of the deadline of the
+	// guest's own call, itself within the time to live of the request it
+	// serves.
 	if deadline, ok := ctx.Deadline(); ok {
 		opts = append(opts, rpc.WithTimeout(time.Until(deadline)))
 	}
@@ -111,6 +116,10 @@ func (h *hostCalls) Notify(ctx context.Context, from wasm.Caller, n *abi.Notific
 	if n.EventType == "" || n.PublisherID == "" {
 		return &abi.Error{Class: "ValueError", Module: "builtins", Message: "a notification needs an event_type and a publisher_id"}
 	}
+	hop, err := nextNotifyHop(ctx, tenant)
+	if err != nil {
+		return err
+	}
 	notifier, err := h.notifier(topic)
 	if err != nil {
 		return err
@@ -119,7 +128,7 @@ func (h *hostCalls) Notify(ctx context.Context, from wasm.Caller, n *abi.Notific
 	if len(payload) == 0 {
 		payload = []byte{0xf6}
 	}
-	return notifier.Prepare(n.PublisherID).Notify(ctx, priority, n.Context, n.EventType, payload)
+	return notifier.Prepare(n.PublisherID).WithHops(hop).Notify(ctx, priority, n.Context, n.EventType, payload)
 }
 
 // tenantOf returns the tenant of the calling module.

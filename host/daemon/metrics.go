@@ -24,6 +24,7 @@ type metrics struct {
 	errors   *prometheus.CounterVec   // module, tenant, class
 	duration *prometheus.HistogramVec // module, tenant, method
 	swaps    *prometheus.CounterVec   // module, tenant, result
+	replies  *prometheus.CounterVec   // module, tenant, outcome: replies not sent at the first try
 }
 
 const (
@@ -51,6 +52,10 @@ func newMetrics(d *Daemon) *metrics {
 			Name: "wasmrpcd_module_swaps_total",
 			Help: "Module swaps (reloads), by result: ok or refused.",
 		}, []string{"module", "tenant", "result"}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmrpcd_rpc_reply_retries_total",
+			Help: "Replies whose reply queue was missing, by what became of them: sent_late, abandoned (missing for the whole retry time), expired (the caller's timeout passed), overflow (too many retrying: dropped), gone (queue given up on before: dropped), failed.",
+		}, []string{"module", "tenant", "outcome"}),
 	}
 	instances := prometheus.NewDesc("wasmrpcd_module_instances",
 		"Wasm instances of a module, over its loaded versions.", []string{"module", "tenant"}, nil)
@@ -62,7 +67,7 @@ func newMetrics(d *Daemon) *metrics {
 		"Broker connections re-established since start.", nil, nil)
 	unreadable := prometheus.NewDesc("wasmrpcd_messages_unreadable_total",
 		"Messages dropped because their compression header names a codec wasmrpcd cannot read or their body does not decompress.", nil, nil)
-	m.registry.MustRegister(m.requests, m.errors, m.duration, m.swaps,
+	m.registry.MustRegister(m.requests, m.errors, m.duration, m.swaps, m.replies,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{descs: []*prometheus.Desc{instances, inFlight, connected, reconnects, unreadable}, collect: func(ch chan<- prometheus.Metric) {
 			for _, mod := range d.moduleList() {
@@ -103,6 +108,12 @@ func (m *metrics) observer(module, tenant string, d *rpc.Dispatcher) func(string
 		m.requests.WithLabelValues(module, tenant, method, outcome).Inc()
 		m.duration.WithLabelValues(module, tenant, method).Observe(took.Seconds())
 	}
+}
+
+// replyRetry returns the function a module's RPC server reports the
+// outcomes of its retried replies to.
+func (m *metrics) replyRetry(module, tenant string) func(rpc.ReplyOutcome) {
+	return func(o rpc.ReplyOutcome) { m.replies.WithLabelValues(module, tenant, string(o)).Inc() }
 }
 
 // boundedClass keeps Python's built-in exception names and oslo's

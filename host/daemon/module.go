@@ -2,12 +2,9 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -61,7 +58,7 @@ func (d *Daemon) newModule(ctx context.Context, mc *config.Module, tenant *confi
 	if err != nil {
 		return nil, err
 	}
-	if err := m.dispatcher.SetEndpoints(m.endpoints(versions)...); err != nil {
+	if err := m.dispatcher.SetEndpoints(m.endpoints(versions, tenant)...); err != nil {
 		closeAll(ctx, versions)
 		return nil, fmt.Errorf("module %s: %w", mc.Name, err)
 	}
@@ -71,7 +68,7 @@ func (d *Daemon) newModule(ctx context.Context, mc *config.Module, tenant *confi
 
 // load reads, verifies and loads every version of a module's config.
 func (m *module) load(ctx context.Context, mc *config.Module, tenant *config.Tenant) ([]*wasm.Module, error) {
-	files, err := readFiles(mc)
+	files, err := readFiles(mc, m.d.config().MaxModuleSize)
 	if err != nil {
 		return nil, err
 	}
@@ -104,31 +101,29 @@ type moduleFile struct {
 	digest string // lowercase hex
 }
 
-// readFiles reads the file of each version of mc and checks its sha256
+// readFiles reads the file of each version of mc (regular files of at
+// most limit bytes, see config.ModuleFile.Read) and checks its sha256
 // pin: the very bytes the daemon loads, so that a file replaced after
 // the config's CheckFiles is still caught.
-func readFiles(mc *config.Module) ([]moduleFile, error) {
+func readFiles(mc *config.Module, limit config.Size) ([]moduleFile, error) {
 	files := make([]moduleFile, 0, len(mc.Versions))
 	for _, file := range mc.Versions {
-		data, err := os.ReadFile(file.Path)
+		data, digest, err := file.Read(limit)
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", mc.Name, err)
 		}
-		sum := sha256.Sum256(data)
-		f := moduleFile{data: data, digest: hex.EncodeToString(sum[:])}
-		if err := file.VerifyDigest(f.digest); err != nil {
-			return nil, fmt.Errorf("module %s: %w", mc.Name, err)
-		}
-		files = append(files, f)
+		files = append(files, moduleFile{data: data, digest: digest})
 	}
 	return files, nil
 }
 
-// endpoints returns the RPC endpoints of loaded versions, in order.
-func (m *module) endpoints(versions []*wasm.Module) []rpc.Endpoint {
+// endpoints returns the RPC endpoints of loaded versions, in order, under
+// tenant.
+func (m *module) endpoints(versions []*wasm.Module, tenant *config.Tenant) []rpc.Endpoint {
 	var eps []rpc.Endpoint
+	hidden := hiddenKeys(tenant)
 	for _, v := range versions {
-		eps = append(eps, endpointsOf(v)...)
+		eps = append(eps, endpointsOf(v, hidden)...)
 	}
 	return eps
 }
@@ -170,7 +165,7 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 	m.mu.Unlock()
 
 	start := time.Now()
-	files, err := readFiles(mc)
+	files, err := readFiles(mc, m.d.config().MaxModuleSize)
 	if err == nil && !force && sameFiles(files, current) {
 		// What is on disk is what serves: an earlier refusal is over.
 		m.mu.Lock()
@@ -191,7 +186,7 @@ func (m *module) reload(ctx context.Context, mc *config.Module, tenant *config.T
 		})
 	}
 	if err == nil {
-		err = m.dispatcher.SetEndpoints(m.endpoints(versions)...)
+		err = m.dispatcher.SetEndpoints(m.endpoints(versions, tenant)...)
 		if err != nil {
 			closeAll(ctx, versions)
 		}
@@ -290,6 +285,7 @@ func (m *module) start(ctx context.Context) error {
 			Logger:            m.log,
 			Slots:             m.slots(),
 			Observer:          d.metrics.observer(m.cfg.Name, m.cfg.Tenant, m.dispatcher),
+			OnReplyRetry:      d.metrics.replyRetry(m.cfg.Name, m.cfg.Tenant),
 		})
 		if err := server.Start(ctx); err != nil {
 			return fmt.Errorf("module %s: %w", m.cfg.Name, err)

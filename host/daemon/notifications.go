@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/wasmrpcd/wasmrpcd/host/notify"
+	"github.com/wasmrpcd/wasmrpcd/host/oslo"
 	"github.com/wasmrpcd/wasmrpcd/host/wasm"
 )
 
@@ -26,11 +27,15 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 		return notify.Requeue, err
 	}
 	for attempt := 0; ; attempt++ {
-		v, export := h.m.notifyExport(h.priority)
+		v, export, hidden := h.m.notifyExport(h.priority)
 		if v == nil {
 			return notify.Requeue, fmt.Errorf("module %s no longer handles %s notifications", h.m.name(), h.priority)
 		}
-		value, err := v.Call(ctx, export, msg.Context, args)
+		msgCtx, err := oslo.HideContextKeys(msg.Context, hidden)
+		if err != nil {
+			return notify.Requeue, fmt.Errorf("module %s: the notification's context: %w", h.m.name(), err)
+		}
+		value, err := v.Call(withChain(ctx, msg.Hops), export, msgCtx, args)
 		if errors.Is(err, wasm.ErrClosed) && attempt < 8 {
 			continue // swapped out before the call started: take the new version
 		}
@@ -41,18 +46,19 @@ func (h *notifyHandler) HandleNotification(ctx context.Context, msg *notify.Mess
 	}
 }
 
-// notifyExport returns the version and export that handle priority.
-func (m *module) notifyExport(priority string) (*wasm.Module, string) {
+// notifyExport returns the version and export that handle priority, and
+// the context keys their guest does not see.
+func (m *module) notifyExport(priority string) (*wasm.Module, string, map[string]bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, v := range m.versions {
 		for _, h := range v.Manifest().Notifications {
 			if h.Priority == priority {
-				return v, h.Export
+				return v, h.Export, hiddenKeys(m.tenant)
 			}
 		}
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 // priorities returns the notification priorities the module's versions

@@ -17,8 +17,8 @@ import (
 // the new target, modules whose files, tenant or tenant limits changed are
 // swapped, and the watcher follows the new files. Tenants' concurrency
 // bounds apply to calls that start afterwards. Settings that need a
-// restart (transport_url, control_exchange, server, admin_listen,
-// cache_dir, executor_threads, rabbit) are logged and left as they are.
+// restart (transport_url, control_exchange, server, admin_listen, admin,
+// cache_dir, cache_key_file, executor_threads, rabbit) are logged and left as they are.
 //
 // A module that fails to load keeps its old version, or is not added;
 // Reconfigure then returns the errors joined, having applied the rest.
@@ -35,7 +35,8 @@ func (d *Daemon) Reconfigure(ctx context.Context, next *config.Config) error {
 	// Keep the settings that need a restart, take the rest.
 	applied := *next
 	applied.TransportURL, applied.ControlExchange, applied.Server = prev.TransportURL, prev.ControlExchange, prev.Server
-	applied.AdminListen, applied.CacheDir, applied.ExecutorThreads, applied.Rabbit = prev.AdminListen, prev.CacheDir, prev.ExecutorThreads, prev.Rabbit
+	applied.AdminListen, applied.CacheDir, applied.CacheKeyFile, applied.ExecutorThreads, applied.Rabbit = prev.AdminListen, prev.CacheDir, prev.CacheKeyFile, prev.ExecutorThreads, prev.Rabbit
+	applied.Admin = prev.Admin
 	d.cfg = &applied
 	d.setBudgetsLocked(&applied)
 	for name, t := range applied.Tenants {
@@ -146,7 +147,9 @@ func restartOnly(prev, next *config.Config) []string {
 	check("control_exchange", prev.ControlExchange != next.ControlExchange)
 	check("server", prev.Server != next.Server)
 	check("admin_listen", prev.AdminListen != next.AdminListen)
+	check("admin", prev.Admin != next.Admin)
 	check("cache_dir", prev.CacheDir != next.CacheDir)
+	check("cache_key_file", prev.CacheKeyFile != next.CacheKeyFile)
 	check("executor_threads", prev.ExecutorThreads != next.ExecutorThreads)
 	check("rabbit", !maps.Equal(prev.Rabbit, next.Rabbit))
 	check("oslo_config_file", prev.OsloConfigFile != next.OsloConfigFile)

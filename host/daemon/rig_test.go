@@ -81,8 +81,9 @@ control_exchange: %s
 server: host-a
 admin_listen: 127.0.0.1:0
 cache_dir: %s
+cache_key_file: %s
 shutdown_timeout: 10s
-`, amqpURL(), exchange, filepath.Join(os.TempDir(), "wasmrpcd-test-cache")) + strings.ReplaceAll(body, "{{ex}}", exchange)
+`, amqpURL(), exchange, filepath.Join(os.TempDir(), "wasmrpcd-test-cache"), filepath.Join(os.TempDir(), "wasmrpcd-test-cache.key")) + strings.ReplaceAll(body, "{{ex}}", exchange)
 	cfgPath := filepath.Join(dir, "wasmrpcd.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		t.Fatal(err)
@@ -210,6 +211,9 @@ func (r *rig) mustCall(topic, version, method string, args map[string]any) any {
 func (r *rig) admin(method, path string, out any) int {
 	r.t.Helper()
 	req, _ := http.NewRequest(method, "http://"+r.d.AdminAddr()+path, nil)
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		r.t.Fatal(err)

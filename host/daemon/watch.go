@@ -129,7 +129,7 @@ func (w *watcher) fire(ctx context.Context, name string) {
 	files := m.cfg.Versions
 	m.mu.Unlock()
 	for _, f := range files {
-		if st, err := os.Stat(f.Path); err == nil && st.Size() == 0 {
+		if st, err := os.Stat(f.Path); err == nil && st.Mode().IsRegular() && st.Size() == 0 {
 			return // just created by a copy: its writes come next
 		}
 	}

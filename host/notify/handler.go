@@ -28,6 +28,9 @@ type Message struct {
 	Payload []byte
 	// Metadata holds the message ID and timestamp.
 	Metadata Metadata
+	// Hops is the notification's hop count (oslo.Notification.Hops): 0
+	// unless a wasmrpcd guest emitted it.
+	Hops int
 }
 
 // Metadata is the metadata argument of an oslo notification endpoint.

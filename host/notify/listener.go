@@ -372,6 +372,7 @@ func (l *Listener) handle(ctx context.Context, batch []*transport.Delivery) {
 			Priority: Priority(strings.ToLower(n.Priority)),
 			Payload:  n.Payload,
 			Metadata: Metadata{MessageID: n.MessageID, Timestamp: n.Timestamp},
+			Hops:     n.Hops,
 		}})
 	}
 	if len(ins) == 0 {

@@ -59,6 +59,7 @@ type Notifier struct {
 	transport   transport.Transport
 	publisherID string
 	opts        NotifierOptions
+	hops        int // oslo.Notification.Hops of what is sent
 }
 
 // NewNotifier returns a notifier publishing as publisherID through t. It
@@ -92,6 +93,15 @@ func NewNotifier(t transport.Transport, publisherID string, opts NotifierOptions
 func (n *Notifier) Prepare(publisherID string) *Notifier {
 	c := *n
 	c.publisherID = publisherID
+	return &c
+}
+
+// WithHops returns a copy of n whose notifications carry the hop count
+// hops (oslo.Notification.Hops), as rpc.WithHops does for requests; 0
+// sends none.
+func (n *Notifier) WithHops(hops int) *Notifier {
+	c := *n
+	c.hops = max(hops, 0)
 	return &c
 }
 
@@ -130,6 +140,7 @@ func (n *Notifier) Notify(ctx context.Context, priority Priority, reqCtx []byte,
 		Timestamp:   oslo.FormatTimestamp(n.opts.Now()),
 		Context:     reqCtx,
 		Legacy:      n.opts.Driver == DriverMessaging,
+		Hops:        n.hops,
 	}
 	if _, ok := ctx.Deadline(); !ok && n.opts.Timeout > 0 {
 		var cancel context.CancelFunc

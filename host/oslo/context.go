@@ -124,7 +124,7 @@ func (p *parser) contextLen(timeout []byte) int {
 func (p *parser) appendContext(dst, timeout []byte) []byte {
 	pairs := p.ctxPairs
 	if repeats(p.ctx, pairs) {
-		p.ctx, pairs = mergeRepeats(p.ctx, 0, pairs)
+		p.ctx, pairs = p.mergeRepeats(p.ctx, 0, pairs)
 	}
 	if timeout == nil {
 		timeout = []byte{cborNull}

@@ -42,7 +42,7 @@ const maxPooledBuffer = 1 << 20
 
 func putParser(p *parser) {
 	p.src = nil
-	for _, b := range []*[]byte{&p.str, &p.msg, &p.discard, &p.aux, &p.args, &p.ctx, &p.num} {
+	for _, b := range []*[]byte{&p.str, &p.msg, &p.discard, &p.aux, &p.args, &p.ctx, &p.num, &p.merge} {
 		if cap(*b) > maxPooledBuffer {
 			*b = nil
 		}
@@ -52,6 +52,12 @@ func putParser(p *parser) {
 	}
 	if cap(p.ctxPairs) > maxPooledBuffer/24 {
 		p.ctxPairs = nil
+	}
+	if cap(p.spans) > maxPooledBuffer/24 {
+		p.spans = nil
+	}
+	if cap(p.winner) > maxPooledBuffer/8 {
+		p.winner, p.order = nil, nil
 	}
 	parsers.Put(p)
 }

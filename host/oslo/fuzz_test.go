@@ -129,6 +129,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"method": "m", "args": {"a": 1}, "_context_x": 1, "_context_x": 2, "_context_msg_id": 3}`))
+	f.Add([]byte(`{"method": "m", "args": {}, "_unique_id": "u", "_wasmrpcd_hops": 7, "_wasmrpcd_hops": 1e400}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := DecodeRequest(body)
 		if err != nil || r.Method == "" {
@@ -149,7 +150,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if r.Method != r2.Method || r.Namespace != r2.Namespace || r.Version != r2.Version ||
 			r.MsgID != r2.MsgID || (r.IsCall() && r.ReplyQ != r2.ReplyQ) || r.UniqueID != r2.UniqueID ||
-			!bytes.Equal(r.Args, r2.Args) {
+			!bytes.Equal(r.Args, r2.Args) || r.Hops != r2.Hops {
 			t.Fatalf("round trip of %q:\n%+v\n%+v", body, r, r2)
 		}
 	})

@@ -65,6 +65,10 @@ type parser struct {
 	// pairs records the key and value spans of the maps being written, for
 	// finding repeated keys; each open map owns the tail from its base.
 	pairs []pair
+	// merge, spans, winner and order are mergeRepeats' scratch.
+	merge         []byte
+	spans         []pair
+	winner, order []int
 }
 
 // pair is the span of one map entry in the output: key at [key, val),
@@ -237,7 +241,7 @@ func (p *parser) object(dst []byte) ([]byte, error) {
 	n := len(p.pairs) - base
 	if repeats(dst, p.pairs[base:]) {
 		var merged []pair
-		dst, merged = mergeRepeats(dst, head+1, p.pairs[base:])
+		dst, merged = p.mergeRepeats(dst, head+1, p.pairs[base:])
 		n = len(merged)
 	}
 	p.pairs = p.pairs[:base]
@@ -312,31 +316,70 @@ func fnv(b []byte) uint64 {
 // that each key appears once, at its first position, with its last value,
 // as a Python dict built from the same pairs. It returns the new entries'
 // spans in pairs' storage.
-func mergeRepeats(dst []byte, start int, pairs []pair) ([]byte, []pair) {
-	firstOf := make(map[string]int, len(pairs))
-	winner := make([]int, 0, len(pairs)) // per distinct key: the pair whose value wins
-	order := make([]int, 0, len(pairs))  // per distinct key: its first pair
+//
+// It costs the size of the map and its number of entries, never more:
+// the entries move within dst, through p.merge only when a value has to
+// move ahead of an entry that comes before it in the input. Nothing is
+// allocated per level of nesting that would hold the nested levels' bytes
+// again (a map with repeats at each of 62 levels once cost 62 copies of
+// the whole message).
+func (p *parser) mergeRepeats(dst []byte, start int, pairs []pair) ([]byte, []pair) {
+	// first maps each distinct key to its entry; the keys are views of
+	// dst, which does not change until the entries move below.
+	first := make(map[string]int, len(pairs))
+	winner := p.winner[:0] // per distinct key: the pair whose value wins
+	order := p.order[:0]   // per distinct key: its first pair
 	for i, q := range pairs {
-		k := string(dst[q.key:q.val])
-		if j, ok := firstOf[k]; ok {
+		k := dst[q.key:q.val]
+		ks := unsafe.String(unsafe.SliceData(k), len(k))
+		if j, ok := first[ks]; ok {
 			winner[j] = i
 			continue
 		}
-		firstOf[k] = len(order)
+		first[ks] = len(order)
 		order = append(order, i)
 		winner = append(winner, i)
 	}
-	out := make([]byte, 0, len(dst)-start)
-	merged := make([]pair, len(order))
+	p.winner, p.order = winner, order
+	// In place when the spans kept are in input order: each moves back
+	// over bytes already read (copy is a memmove).
+	inOrder := true
+	last := start
+	for j, i := range order {
+		q, w := pairs[i], pairs[winner[j]]
+		if q.key < last {
+			inOrder = false
+			break
+		}
+		last = w.end
+	}
+	merged := pairs[:0] // merged[j] is written after pairs[order[j]] is read: order[j] >= j
+	if inOrder {
+		pos := start
+		for j, i := range order {
+			q, w := pairs[i], pairs[winner[j]]
+			key := pos
+			pos += copy(dst[pos:], dst[q.key:q.val])
+			val := pos
+			pos += copy(dst[pos:], dst[w.val:w.end])
+			merged = append(merged, pair{key, val, pos})
+		}
+		return dst[:pos], merged
+	}
+	out := p.merge[:0]
+	spans := p.spans[:0]
 	for j, i := range order {
 		q, w := pairs[i], pairs[winner[j]]
 		key := start + len(out)
 		out = append(out, dst[q.key:q.val]...)
 		val := start + len(out)
 		out = append(out, dst[w.val:w.end]...)
-		merged[j] = pair{key, val, start + len(out)}
+		spans = append(spans, pair{key, val, start + len(out)})
 	}
-	return append(dst[:start], out...), append(pairs[:0], merged...)
+	dst = append(dst[:start], out...)
+	merged = append(merged, spans...)
+	p.merge, p.spans = out, spans
+	return dst, merged
 }
 
 // text transcodes the JSON string at p.pos into a CBOR text string.

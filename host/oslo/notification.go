@@ -35,6 +35,10 @@ type Notification struct {
 	// Legacy marks the un-enveloped format of the "messaging" (1.0)
 	// driver.
 	Legacy bool
+	// Hops is the hop count of a notification a wasmrpcd guest emits, as
+	// Request.Hops ("_wasmrpcd_hops", written only when not 0; oslo's
+	// notification dispatcher reads the members it knows and ignores it).
+	Hops int
 }
 
 // RoutingKey is the routing key of n on the control exchange for a
@@ -78,6 +82,12 @@ func DecodeNotification(body []byte) (Notification, error) {
 		case "payload":
 			var err error
 			p.args, err = p.value(p.args[:0])
+			return err
+		case keyHops:
+			p.depth = 1
+			v, err := p.value(nil)
+			p.depth = 0
+			n.Hops = hopsOf(v)
 			return err
 		default:
 			return p.skip()
@@ -129,6 +139,9 @@ func EncodeNotification(dst []byte, n *Notification) ([]byte, error) {
 	m = appendPyString(m, []byte(n.Timestamp))
 	m = append(m, `, "_unique_id": `...)
 	m = appendPyString(m, []byte(n.UniqueID))
+	if n.Hops > 0 {
+		m = fmt.Appendf(append(m, `, "`+keyHops+`": `...), "%d", min(n.Hops, MaxHops))
+	}
 	if m, err = appendPackedContext(m, n.Context); err != nil {
 		return dst, err
 	}

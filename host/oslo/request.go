@@ -44,7 +44,20 @@ type Request struct {
 	// UniqueID identifies the message for duplicate detection
 	// ("_unique_id").
 	UniqueID string
+	// Hops is how many requests the request descends from: a request a
+	// wasmrpcd guest sends while it serves a request of Hops h has Hops
+	// h+1 ("_wasmrpcd_hops", written only when not 0; oslo.messaging's
+	// dispatcher reads the members it knows and ignores this one, and a
+	// Python peer does not pass it on). 0 for a request from anyone else.
+	Hops int
 }
+
+// keyHops carries Request.Hops.
+const keyHops = "_wasmrpcd_hops"
+
+// MaxHops is the largest Hops DecodeRequest reads; more is read as
+// MaxHops.
+const MaxHops = 1 << 16
 
 // IsCall reports whether the request expects a reply.
 func (r *Request) IsCall() bool { return r.MsgID != "" }
@@ -85,6 +98,12 @@ func DecodeRequest(body []byte) (Request, error) {
 			return p.field("namespace", &r.Namespace)
 		case "version":
 			return p.field("version", &r.Version)
+		case keyHops:
+			p.depth = 1
+			v, err := p.value(nil)
+			p.depth = 0
+			r.Hops = hopsOf(v)
+			return err
 		case "args":
 			var err error
 			haveArgs = true
@@ -148,6 +167,20 @@ func (p *parser) field(name string, dst *string) error {
 	}
 	*dst = s
 	return nil
+}
+
+// hopsOf reads a CBOR unsigned integer as a hop count, at most MaxHops;
+// anything else is 0, as is a request from a peer that does not count.
+func hopsOf(b []byte) int {
+	if len(b) == 0 || b[0]&0xe0 != majorUint {
+		return 0
+	}
+	w := writer{src: b}
+	_, _, n, _, err := w.head()
+	if err != nil {
+		return 0
+	}
+	return int(min(n, MaxHops))
 }
 
 // secondsOf reads a CBOR number of seconds as a duration: 0 for anything
@@ -228,6 +261,9 @@ func EncodeRequest(dst []byte, r *Request) ([]byte, error) {
 	}
 	m = append(m, `, "_unique_id": `...)
 	m = appendPyString(m, []byte(r.UniqueID))
+	if r.Hops > 0 {
+		m = fmt.Appendf(append(m, `, "`+keyHops+`": `...), "%d", min(r.Hops, MaxHops))
+	}
 	if m, err = appendPackedContext(m, r.Context); err != nil {
 		return dst, err
 	}

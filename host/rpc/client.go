@@ -273,6 +273,7 @@ func (c *Client) request(ctx context.Context, method string, args any) (*oslo.Re
 		Args:      a,
 		Context:   rc,
 		UniqueID:  oslo.NewID(),
+		Hops:      s.hops,
 	}, nil
 }
 

@@ -44,6 +44,7 @@ type settings struct {
 	callMonitorTimeout time.Duration // 0: none
 	versionCap         string        // "": none
 	retry              int           // RetryForever or ≥ 0
+	hops               int           // oslo.Request.Hops of what is sent
 	logger             *slog.Logger
 	err                error // a bad option, returned by every call and cast
 }
@@ -132,3 +133,9 @@ func WithRetry(n int) Option {
 // WithLogger sets the logger of the client's reply listener; nil means
 // slog.Default(). It takes effect in [NewClient] only.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+
+// WithHops sets the hop count requests carry (oslo.Request.Hops): a
+// server that sends requests while it serves one of n hops sends them
+// with n+1, so that a chain of calls or casts can be bounded. 0, the
+// default, sends none, as a Python client does.
+func WithHops(n int) Option { return func(s *settings) { s.hops = max(n, 0) } }

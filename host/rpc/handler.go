@@ -22,6 +22,9 @@ type Request struct {
 	// Deadline is when the caller stops waiting (from the message's
 	// expiration); zero when it did not say.
 	Deadline time.Time
+	// Hops is how many requests this one descends from, as a wasmrpcd
+	// guest's calls count them (oslo.Request.Hops); 0 from anyone else.
+	Hops int
 }
 
 // Handler serves the methods of an [Endpoint]. The dispatcher calls it

@@ -23,7 +23,20 @@ type ServerOptions struct {
 	Executors int
 	// ReplyRetryTimeout is how long a reply to a missing reply queue is
 	// retried (oslo's kombu_missing_consumer_retry_timeout); 0 means 60 s.
+	// The retries stop sooner when the caller's own timeout passes.
 	ReplyRetryTimeout time.Duration
+	// RetryingReplies bounds the replies retried at once, away from the
+	// workers; 0 means [DefaultRetryingReplies]. A reply beyond it is
+	// dropped (ReplyOverflow).
+	RetryingReplies int
+	// RetryingReplyBytes bounds the bytes of the replies retried at once;
+	// 0 means [DefaultRetryingReplyBytes].
+	RetryingReplyBytes int
+	// OnReplyRetry, when set, is told what became of each reply that did
+	// not go out at its first try (and of each dropped because its queue
+	// is known to be gone). It runs on the server's goroutines; keep it
+	// quick.
+	OnReplyRetry func(ReplyOutcome)
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Observer, when set, is told of every request the server ran: its
@@ -81,7 +94,8 @@ func (s *Slots) Release() {
 // requests are acknowledged when a worker takes them, a copy of a
 // request acknowledged before (same `_unique_id`) is dropped, calls with a call monitor timeout get heartbeat
 // replies while they run, and replies to a missing reply queue are retried
-// for a while, then dropped.
+// for a while, then dropped: the worker that ran the call does not wait
+// for them (see replyRetries).
 type Server struct {
 	transport  transport.Transport
 	target     transport.Target
@@ -100,8 +114,10 @@ type Server struct {
 
 	recent   recentIDs
 	gone     goneQueues
+	retries  *replyRetries
 	inFlight atomic.Int64
-	failed   atomic.Bool // the listener failed: no request is taken any more
+	expired  atomic.Int64 // requests dropped: their time to live ended while they waited for a slot
+	failed   atomic.Bool  // the listener failed: no request is taken any more
 }
 
 // NewServer returns a server for target (Topic and Server set) that
@@ -117,13 +133,15 @@ func NewServer(t transport.Transport, target transport.Target, d *Dispatcher, op
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{
+	s := &Server{
 		transport:  t,
 		target:     target,
 		dispatcher: d,
 		opts:       opts,
 		log:        log.With("topic", target.Topic, "server", target.Server),
 	}
+	s.retries = newReplyRetries(s, opts.RetryingReplies, opts.RetryingReplyBytes)
+	return s
 }
 
 // Start declares the target's queues, starts consuming and returns. It
@@ -166,11 +184,18 @@ func (s *Server) Running() bool {
 // InFlight returns how many requests are running.
 func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
 
+// RetryingReplies returns how many replies wait for their reply queue to
+// appear, and their bytes.
+func (s *Server) RetryingReplies() (n, bytes int) { return s.retries.pending() }
+
 // Shutdown stops taking requests, waits for those running to finish and
 // their replies to go out, then stops consuming; messages taken from the
 // broker but not started go back to their queue. When ctx ends first, the
 // running requests are cancelled and Shutdown returns ctx's error after
-// they return. It is idempotent.
+// they return. Replies still waiting for a missing reply queue are
+// dropped once the workers are done: their callers are most likely gone,
+// and a server that stops should not wait the retry time for them. It is
+// idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	wasStarted, wasClosed := s.started, s.closed
@@ -180,6 +205,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if wasStarted {
 			s.workers.Wait()
 		}
+		s.retries.close()
 		return nil
 	}
 	s.stopTaking()
@@ -197,6 +223,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.abort()
+	s.retries.close()
 	if cerr := s.listener.Close(); cerr != nil && !errors.Is(cerr, transport.ErrClosed) && err == nil {
 		err = cerr
 	}
@@ -216,28 +243,69 @@ func (s *Server) work(takeCtx, runCtx context.Context, l transport.Listener) {
 			}
 			return
 		}
+		// A request's time to live runs from when it was received: the
+		// time it waits for a slot counts against it.
+		received := d.Received
+		if received.IsZero() {
+			received = time.Now()
+		}
 		release := func() {}
 		if s.opts.Slots != nil {
-			if err := s.opts.Slots.Acquire(takeCtx); err != nil {
-				// Stopping: the unacknowledged message goes back to its
-				// queue when the listener closes.
-				return
+			if err := s.acquire(takeCtx, d, received); err != nil {
+				if takeCtx.Err() != nil {
+					// Stopping: the unacknowledged message goes back to
+					// its queue when the listener closes.
+					return
+				}
+				continue // expired while waiting, dropped
 			}
 			var once sync.Once
 			release = func() { once.Do(s.opts.Slots.Release) }
 		}
 		s.inFlight.Add(1)
-		s.handle(runCtx, d, release)
+		s.handle(runCtx, d, received, release)
 		s.inFlight.Add(-1)
 		release()
 	}
 }
 
-// handle runs one delivery: decode, acknowledge, de-duplicate, dispatch,
-// reply. It calls release once the dispatch is done: the slot bounds the
-// work, not the wait for the broker to take the reply.
-func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func()) {
-	received := time.Now()
+// acquire takes a slot for d, waiting at most until d's time to live
+// ends. A request whose caller stopped waiting while it waited is
+// dropped (rejected, not requeued), as the broker drops one that expires
+// in its queue: its caller raised MessagingTimeout already.
+func (s *Server) acquire(takeCtx context.Context, d *transport.Delivery, received time.Time) error {
+	if d.Expiration <= 0 {
+		return s.opts.Slots.Acquire(takeCtx)
+	}
+	ctx, cancel := context.WithDeadline(takeCtx, received.Add(d.Expiration))
+	defer cancel()
+	err := s.opts.Slots.Acquire(ctx)
+	if err == nil && ctx.Err() != nil {
+		// A slot came free as the time to live ended: too late all the same.
+		s.opts.Slots.Release()
+		err = ctx.Err()
+	}
+	if err == nil || takeCtx.Err() != nil {
+		return err
+	}
+	s.expired.Add(1)
+	s.log.Warn("rpc: request expired while it waited for a slot; dropped",
+		"waited", time.Since(received).Round(time.Millisecond), "ttl", d.Expiration, "queue", d.Queue)
+	if rerr := d.Reject(); rerr != nil {
+		s.log.Warn("rpc: reject failed", "err", rerr)
+	}
+	return err
+}
+
+// Expired returns how many requests expired while they waited for a
+// slot, and were dropped.
+func (s *Server) Expired() int64 { return s.expired.Load() }
+
+// handle runs one delivery, received at received: decode, acknowledge,
+// de-duplicate, dispatch, reply. It calls release once the dispatch is
+// done: the slot bounds the work, not the wait for the broker to take
+// the reply.
+func (s *Server) handle(ctx context.Context, d *transport.Delivery, received time.Time, release func()) {
 	msg, err := oslo.DecodeRequest(d.Body)
 	if err != nil {
 		// A message that cannot be read is dropped, not requeued: it would
@@ -247,7 +315,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 			s.log.Warn("rpc: reject failed", "err", rerr)
 		}
 		if msg.MsgID != "" && msg.ReplyQ != "" {
-			s.reply(ctx, &msg, oslo.FailureReply(msg.MsgID, oslo.NewID(), &oslo.Failure{
+			s.reply(ctx, &msg, time.Time{}, oslo.FailureReply(msg.MsgID, oslo.NewID(), &oslo.Failure{
 				Class: "ValueError", Module: oslo.ModuleBuiltins,
 				Message: "wasmrpcd could not read the request: " + err.Error(),
 			}))
@@ -277,6 +345,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 		Args:      msg.Args,
 		Namespace: msg.Namespace,
 		Version:   msg.Version,
+		Hops:      msg.Hops,
 	}
 	callCtx := ctx
 	if d.Expiration > 0 {
@@ -313,7 +382,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 			log().Error("rpc: exception during message handling", "class", failure.Class, "message", failure.Message)
 		}
 		if msg.IsCall() {
-			s.reply(ctx, &msg, oslo.FailureReply(msg.MsgID, oslo.NewID(), failure))
+			s.reply(ctx, &msg, req.Deadline, oslo.FailureReply(msg.MsgID, oslo.NewID(), failure))
 		}
 		return
 	}
@@ -321,7 +390,7 @@ func (s *Server) handle(ctx context.Context, d *transport.Delivery, release func
 		s.opts.Observer(msg.Method, took, nil)
 	}
 	if msg.IsCall() {
-		s.reply(ctx, &msg, oslo.ResultReply(msg.MsgID, oslo.NewID(), result))
+		s.reply(ctx, &msg, req.Deadline, oslo.ResultReply(msg.MsgID, oslo.NewID(), result))
 	}
 }
 
@@ -366,12 +435,16 @@ func (s *Server) heartbeat(ctx context.Context, msg *oslo.Request, log func() *s
 	}
 }
 
-// reply sends r to the request's reply queue, retrying a missing queue
-// for ReplyRetryTimeout as oslo does, then remembering it as gone.
-func (s *Server) reply(ctx context.Context, msg *oslo.Request, r *oslo.Reply) {
+// reply sends r to the request's reply queue. When the queue is missing
+// (the broker returned the mandatory publish), the encoded reply goes to
+// the server's retries, which try it again for ReplyRetryTimeout, or
+// until the caller's deadline (zero: none), as oslo does; the worker goes
+// on at once. A queue given up on before is not tried again.
+func (s *Server) reply(ctx context.Context, msg *oslo.Request, deadline time.Time, r *oslo.Reply) {
 	now := time.Now()
 	if s.gone.isGone(msg.ReplyQ, now) {
 		s.log.Warn("rpc: reply queue is gone, reply dropped", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID)
+		s.replyOutcome(ReplyGone)
 		return
 	}
 	body, err := oslo.EncodeReply(nil, r)
@@ -387,31 +460,23 @@ func (s *Server) reply(ctx context.Context, msg *oslo.Request, r *oslo.Reply) {
 		}
 	}
 	// A reply goes out even when the call was cancelled (a forced
-	// shutdown): the caller learns at once. Retries stop with ctx.
+	// shutdown): the caller learns at once. While the broker is away
+	// the first try waits for it, for the retry time at most.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ReplyRetryTimeout)
 	defer cancel()
-	noRoute := false
-	for {
-		err := s.transport.Reply(sendCtx, msg.ReplyQ, body)
-		if err == nil {
+	err = s.transport.Reply(sendCtx, msg.ReplyQ, body)
+	switch {
+	case err == nil:
+	case errors.Is(err, transport.ErrNoRoute):
+		if !s.retries.add(pendingReply{
+			queue: msg.ReplyQ, msgID: msg.MsgID, body: body,
+			first: now, until: now.Add(s.opts.ReplyRetryTimeout), deadline: deadline,
+		}) {
+			s.replyOutcome(ReplyOverflow)
 			return
 		}
-		noRoute = noRoute || errors.Is(err, transport.ErrNoRoute)
-		if noRoute && (sendCtx.Err() != nil || errors.Is(err, transport.ErrNoRoute) && time.Since(now) >= s.opts.ReplyRetryTimeout) {
-			// Missing for the whole retry time: the caller is gone.
-			s.gone.add(msg.ReplyQ, time.Now())
-			s.log.Error("rpc: reply queue missing for the whole retry time; reply dropped",
-				"reply_q", msg.ReplyQ, "msg_id", msg.MsgID, "retried_for", s.opts.ReplyRetryTimeout)
-			return
-		}
-		if !errors.Is(err, transport.ErrNoRoute) || ctx.Err() != nil || sendCtx.Err() != nil {
-			s.log.Error("rpc: reply not sent", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID, "err", err)
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-sendCtx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
+		s.log.Debug("rpc: reply queue missing; the reply is retried", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID)
+	default:
+		s.log.Error("rpc: reply not sent", "reply_q", msg.ReplyQ, "msg_id", msg.MsgID, "err", err)
 	}
 }

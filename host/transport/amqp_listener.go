@@ -218,6 +218,7 @@ func (l *amqpListener) pump(att *attachment) {
 					ContentType:     d.ContentType,
 					ContentEncoding: d.ContentEncoding,
 					Expiration:      parseExpiration(d.Expiration),
+					Received:        time.Now(),
 					settler:         amqpSettler{d},
 				}
 				select {

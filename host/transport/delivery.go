@@ -22,6 +22,10 @@ type Delivery struct {
 	// AMQP expiration property; oslo.messaging sets a call's timeout);
 	// 0 when none. The consumer learns of it when it takes the message.
 	Expiration time.Duration
+	// Received is when the transport took the message from the broker
+	// (or from its queue, in memory): a time to live runs from there,
+	// however long the message then waits for a consumer to take it.
+	Received time.Time
 
 	settler settler
 	settled atomic.Bool

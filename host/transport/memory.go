@@ -241,6 +241,7 @@ func (l *memListener) Next(ctx context.Context) (*Delivery, error) {
 					ContentType:     ContentType,
 					ContentEncoding: ContentEncoding,
 					Expiration:      msg.ttl,
+					Received:        now,
 					settler:         s,
 				}, nil
 			}

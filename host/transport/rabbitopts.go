@@ -233,7 +233,7 @@ var rabbitOptions = []RabbitOption{
 		Help: "SASL mechanism. EXTERNAL logs in with the TLS client certificate (`ssl_cert_file`).",
 		set:  choiceVal(func(o *Options) *string { return &o.LoginMethod }, "AMQPLAIN", "PLAIN", "EXTERNAL")},
 	{Name: "kombu_missing_consumer_retry_timeout", Type: "seconds", Default: "60",
-		Help: "How long a reply is retried while the caller's reply queue does not exist.",
+		Help: "How long a reply is retried while the caller's reply queue does not exist, or until the caller's timeout when sooner. The retries do not hold a worker; each module retries at most 64 replies and 16 MiB at once, and drops (and counts) the rest.",
 		set:  secondsVal(func(o *Options) *time.Duration { return &o.MissingConsumerRetryTimeout }, 1, math.MaxInt32)},
 	{Name: "ssl", Type: "boolean", Default: "false",
 		Help: "Connect with TLS.",

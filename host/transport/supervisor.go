@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -70,12 +71,8 @@ func newSupervisor(ctx context.Context, name string, u *URL, opts Options) (*sup
 			return nil, err
 		}
 		s.tls = cfg
-		if !opts.checksHostname() {
-			why := "no ssl_ca_file"
-			if opts.TLSCAFile != "" {
-				why = "ssl_enforce_hostname_verification is false"
-			}
-			s.log.Warn("TLS: the broker's certificate is checked against its CAs but not its host name", "why", why)
+		if w := opts.TLSWarning(); w != "" {
+			s.log.Warn(w)
 		}
 	}
 	conn, err := s.connect(ctx)
@@ -253,8 +250,10 @@ func (s *supervisor) dial(h Host) (*amqp.Connection, error) {
 		Heartbeat:  s.opts.heartbeat(),
 		Locale:     "en_US",
 		Properties: amqp.Table{"product": "wasmrpcd", "platform": "Go", "connection_name": s.name},
-		Dial:       amqp.DefaultDial(dialTimeout),
 	}
+	var readErr func() error
+	serverName, _, _ := net.SplitHostPort(h.Addr()) // "localhost" for none
+	cfg.Dial, readErr = dialer(s.tls, serverName, dialTimeout)
 	switch strings.ToUpper(s.opts.LoginMethod) {
 	case "PLAIN":
 		cfg.SASL = []amqp.Authentication{&amqp.PlainAuth{Username: h.User(), Password: h.Pass()}}
@@ -263,21 +262,14 @@ func (s *supervisor) dial(h Host) (*amqp.Connection, error) {
 	default:
 		cfg.SASL = []amqp.Authentication{&amqp.AMQPlainAuth{Username: h.User(), Password: h.Pass()}}
 	}
-	scheme := "amqp"
-	if s.tls != nil {
-		scheme = "amqps"
-		cfg.TLSClientConfig = s.tls.Clone()
-		if cfg.TLSClientConfig.ServerName == "" {
-			cfg.TLSClientConfig.ServerName = h.Hostname
-		}
-	}
-	uri := scheme + "://" + h.Addr() + "/"
+	// "amqp": cfg.Dial does the TLS handshake, when s.tls is set.
+	uri := "amqp://" + h.Addr() + "/"
 	if cfg.Heartbeat == 0 {
 		uri += "?heartbeat=0" // amqp091 replaces a 0 in Config by 10 s
 	}
 	conn, err := amqp.DialConfig(uri, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", h.Addr(), err)
+		return nil, fmt.Errorf("dial %s: %w", h.Addr(), amqpOpenError(err, readErr()))
 	}
 	return conn, nil
 }

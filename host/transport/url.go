@@ -59,9 +59,16 @@ func ParseURL(raw string) (*URL, error) {
 	switch scheme {
 	case "rabbit", "amqp", "kombu", "fake":
 	default:
+		if strings.ContainsFunc(scheme, func(r rune) bool { return !isSchemeRune(r) }) {
+			// Not a scheme: perhaps "user:pass@host" before a "://".
+			return nil, fmt.Errorf("%w: no scheme:// prefix (want rabbit, amqp, kombu or fake)", ErrInvalidURL)
+		}
 		return nil, fmt.Errorf("%w: unsupported transport %q (want rabbit, amqp, kombu or fake)", ErrInvalidURL, scheme)
 	}
 	u := &URL{Scheme: scheme}
+	if err := checkUserinfo(rest); err != nil {
+		return nil, err
+	}
 
 	// Split off the fragment, the query and the path as urllib.parse does:
 	// the network location ends at the first '/', '?' or '#'.
@@ -80,11 +87,11 @@ func ParseURL(raw string) (*URL, error) {
 		return nil, fmt.Errorf("%w: invalid IPv6 address brackets", ErrInvalidURL)
 	}
 
-	for _, part := range strings.Split(netloc, ",") {
+	for i, part := range strings.Split(netloc, ",") {
 		if part == "" {
 			continue
 		}
-		h, err := parseHost(part)
+		h, err := parseHost(part, i+1)
 		if err != nil {
 			return nil, err
 		}
@@ -101,6 +108,51 @@ func ParseURL(raw string) (*URL, error) {
 	}
 	u.Query = parseQuery(query)
 	return u, nil
+}
+
+// checkUserinfo refuses the URLs whose parse would put a piece of a
+// user name or password where it is not secret: in a host name or a
+// port, which logs and errors show, or in the virtual host. A password
+// holding ',', '/', '?' or '#' that is not percent-encoded is cut there
+// (oslo splits the hosts on ',' and the network location ends at the
+// first '/', '?' or '#'): "guest:1234/5678@h" would be host "guest",
+// port 1234, virtual host "5678@h"; "guest:s3cr,et@h" host "guest" with
+// port "s3cr", then "et@h". oslo.messaging takes the first and fails to
+// connect to host "guest", saying so. Both cut forms leave an '@'
+// after the piece that was taken for a host, so ParseURL refuses:
+//
+//   - an '@' after the network location (a virtual host or query value
+//     holding '@' writes it %40);
+//   - a host without user info before one with it ("h1,u:p@h2" must
+//     name the user of h1 too, or list h1 after).
+//
+// Neither error quotes anything of rest.
+func checkUserinfo(rest string) error {
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if strings.Contains(rest[end:], "@") {
+		return fmt.Errorf("%w: an '@' after the hosts: a user name or password holding '/', '?' or '#' must percent-encode them (%%2F, %%3F, %%23); a virtual host or query holding '@', as %%40", ErrInvalidURL)
+	}
+	bare := false // a host without '@' came before
+	for _, part := range strings.Split(rest[:end], ",") {
+		switch {
+		case part == "":
+		case strings.Contains(part, "@"):
+			if bare {
+				return fmt.Errorf("%w: a host without a user name comes before one with it: a password holding ',' must percent-encode it (%%2C); otherwise name the user of every host, or list the hosts without one last", ErrInvalidURL)
+			}
+		default:
+			bare = true
+		}
+	}
+	return nil
+}
+
+// isSchemeRune reports whether r may appear in a URL scheme (RFC 3986).
+func isSchemeRune(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '+' || r == '-' || r == '.'
 }
 
 // parseQuery parses a query string as urllib.parse.parse_qs does with its
@@ -126,8 +178,10 @@ func parseQuery(query string) map[string]string {
 	return q
 }
 
-// parseHost parses one comma-separated part of the network location.
-func parseHost(part string) (Host, error) {
+// parseHost parses the nth comma-separated part of the network location.
+// Its errors quote nothing of the part: the part may be a piece of a
+// password that was not percent-encoded.
+func parseHost(part string, n int) (Host, error) {
 	var h Host
 	hostport := part
 	if i := strings.LastIndexByte(part, '@'); i >= 0 {
@@ -157,16 +211,16 @@ func parseHost(part string) (Host, error) {
 		h.Hostname = hostport
 	}
 	if strings.ContainsAny(h.Hostname, "[] \t\r\n") || strings.ContainsFunc(h.Hostname, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return Host{}, fmt.Errorf("%w: host name %q has characters a host name cannot have", ErrInvalidURL, h.Hostname)
+		return Host{}, fmt.Errorf("%w: host %d: the host name has characters a host name cannot have ('[', ']', white space or control characters)", ErrInvalidURL, n)
 	}
 	if port != "" {
-		n, err := strconv.ParseUint(port, 10, 16)
-		if err != nil || n == 0 {
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || p == 0 {
 			// Quote neither: in a part without '@', they may be a user
 			// name and a piece of a password holding ',' or '/'.
-			return Host{}, fmt.Errorf("%w: a host's port is not a number in 1-65535 (a user name or password holding ',', '/', ':' or '@' must be percent-encoded)", ErrInvalidURL)
+			return Host{}, fmt.Errorf("%w: host %d: the port is not a number in 1-65535 (a user name or password holding ',', '/', ':' or '@' must be percent-encoded)", ErrInvalidURL, n)
 		}
-		h.Port = int(n)
+		h.Port = int(p)
 	}
 	return h, nil
 }

@@ -209,6 +209,10 @@ func TestParseURLStricterThanOslo(t *testing.T) {
 		"://h",
 		"rabbit://a[b]c/",
 		"rabbit://h st/",
+		// A password holding ',', '/', '?' or '#' cut there (url_secret_test.go).
+		"rabbit://h1,u:p@h2/",
+		"rabbit://u:p@h/v@x",
+		"rabbit://h/?q=a@b",
 	} {
 		t.Run(raw, func(t *testing.T) {
 			if u, err := ParseURL(raw); !errors.Is(err, ErrInvalidURL) {

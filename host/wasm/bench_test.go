@@ -33,7 +33,7 @@ func nativeEcho(_ context.Context, _, args []byte) ([]byte, error) {
 }
 
 func benchRuntime(b *testing.B) *Runtime {
-	r, err := NewRuntime(context.Background(), Config{Logger: slog.New(slog.DiscardHandler), CacheDir: testCacheDir})
+	r, err := NewRuntime(context.Background(), Config{Logger: slog.New(slog.DiscardHandler), CacheDir: testCacheDir, CacheKeyFile: testKeyFile})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func BenchmarkLoad(b *testing.B) {
 			dir := b.TempDir()
 			wasm := readWasm(b, name)
 			load := func(i int) {
-				r, err := NewRuntime(ctx, Config{Logger: slog.New(slog.DiscardHandler), CacheDir: dir})
+				r, err := NewRuntime(ctx, Config{Logger: slog.New(slog.DiscardHandler), CacheDir: dir, CacheKeyFile: testKeyFile})
 				if err != nil {
 					b.Fatal(err)
 				}

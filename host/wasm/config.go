@@ -13,8 +13,12 @@ import (
 // Config configures a [Runtime]. The zero value is usable.
 type Config struct {
 	// CacheDir holds compiled modules across restarts; "" keeps them in
-	// memory only, for the life of the Runtime.
+	// memory only, for the life of the Runtime. It must be private to
+	// this process's user (see [NewRuntime]).
 	CacheDir string
+	// CacheKeyFile holds the key that authenticates each compiled module
+	// in CacheDir (see [LoadCacheKey]); required with a CacheDir.
+	CacheKeyFile string
 	// Logger receives guest log lines, stdout and stderr (each with the
 	// attribute module=<name>) and the runtime's own warnings; nil means
 	// slog.Default().

@@ -37,13 +37,23 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "host/wasm tests:", err)
 		os.Exit(1)
 	}
-	testCacheDir = dir
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir) }))
+	testCacheDir, testKeyFile = dir, dir+".key"
+	if testKey, err = LoadCacheKey(testKeyFile); err != nil {
+		fmt.Fprintln(os.Stderr, "host/wasm tests:", err)
+		os.Exit(1)
+	}
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { os.RemoveAll(dir); os.Remove(testKeyFile) }))
 }
 
 // testCacheDir is the compilation cache the tests' runtimes share, so
 // that each module compiles once per test run.
 var testCacheDir string
+
+// testKeyFile holds testKey, the key of every cache of the tests.
+var (
+	testKeyFile string
+	testKey     []byte
+)
 
 func buildModules() error {
 	srcs, err := filepath.Glob(filepath.Join("testdata", "*.wat"))
@@ -145,6 +155,9 @@ func newRuntime(t testing.TB, cfg Config) (*Runtime, *logRecorder) {
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = testCacheDir
+	}
+	if cfg.CacheKeyFile == "" {
+		cfg.CacheKeyFile = testKeyFile
 	}
 	r, err := NewRuntime(context.Background(), cfg)
 	if err != nil {

@@ -7,12 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -27,18 +28,45 @@ import (
 // returns one. It is called only for bytes the cache does not hold yet.
 type Compiler func(ctx context.Context, wasm []byte) error
 
-// Precompile compiles wasm into the compilation cache in dir, with the
-// configuration of every Runtime, so that a Runtime whose CacheDir is dir
+// Precompile compiles wasm into the compilation cache in dir, sealed
+// with key (see [LoadCacheKey]) and with the configuration of every
+// Runtime, so that a Runtime whose CacheDir is dir and whose key is key
 // then loads it from the cache. It is what a compiler process runs. It
-// fails when wasm does not compile or the compiled form cannot be stored.
-func Precompile(ctx context.Context, dir string, wasm []byte) error {
+// does nothing when the cache holds the module already, and fails when
+// wasm does not compile, or the cache dir is not private to this user
+// (see docs/CONFIG.md, cache_dir), or the compiled form cannot be stored.
+func Precompile(ctx context.Context, dir string, key []byte, wasm []byte) error {
 	if !bytes.HasPrefix(wasm, wasmMagic) {
 		return fmt.Errorf("%w: not a WebAssembly binary (it does not start with \\0asm)", ErrInvalidModule)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if len(key) != CacheKeySize {
+		return fmt.Errorf("wasm: compilation cache: the key has %d bytes, want %d", len(key), CacheKeySize)
+	}
+	if err := checkCacheDir(dir); err != nil {
+		return err
+	}
+	vdir, err := ensureVersionDir(dir)
+	if err != nil {
+		return err
+	}
+	digest := sha256.Sum256(wasm)
+	if _, err := readSealed(vdir, key, digest, io.Discard); err == nil {
+		return nil
+	}
+	return compileSealed(ctx, vdir, key, digest, wasm)
+}
+
+// compileSealed compiles what sandbox makes of wasm, whose SHA-256 is
+// digest, in a private directory of its own in the cache's version
+// directory vdir, and seals what wazero wrote there as the module's
+// entry: the entry of a module's digest holds its sandboxed form.
+func compileSealed(ctx context.Context, vdir string, key []byte, digest [sha256.Size]byte, wasm []byte) error {
+	tmp, err := os.MkdirTemp(vdir, ".compile-")
+	if err != nil {
 		return fmt.Errorf("wasm: compilation cache: %w", err)
 	}
-	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	defer os.RemoveAll(tmp)
+	cache, err := wazero.NewCompilationCacheWithDir(tmp)
 	if err != nil {
 		return fmt.Errorf("wasm: compilation cache: %w", err)
 	}
@@ -56,11 +84,22 @@ func Precompile(ctx context.Context, dir string, wasm []byte) error {
 		return compileError(ctx, err)
 	}
 	_ = compiled.Close(context.Background())
-	// A cache that cannot take the record only costs a compiler process
-	// at each load of the module.
-	sum := sha256.Sum256(wasm)
-	_ = markCompiled(dir, hex.EncodeToString(sum[:]))
-	return nil
+	files, _ := filepath.Glob(filepath.Join(tmp, "wazero-*", "*"))
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(filepath.Base(f), ".tmp") })
+	if len(files) != 1 {
+		return fmt.Errorf("wasm: compilation cache: the compile left %d entries, want 1", len(files))
+	}
+	var wazeroKey [sha256.Size]byte
+	b, err := hex.DecodeString(filepath.Base(files[0]))
+	if err != nil || len(b) != len(wazeroKey) {
+		return fmt.Errorf("wasm: compilation cache: wazero filed the module as %q", filepath.Base(files[0]))
+	}
+	copy(wazeroKey[:], b)
+	payload, err := os.ReadFile(files[0])
+	if err != nil {
+		return fmt.Errorf("wasm: compilation cache: %w", err)
+	}
+	return writeSealed(vdir, key, digest, wazeroKey, payload)
 }
 
 // compileError classifies an error of wazero's CompileModule: the
@@ -110,38 +149,6 @@ func CompilerProcess(argv ...string) Compiler {
 		}
 		return fmt.Errorf("%w (%v): %s", ErrCompiler, err, msg)
 	}
-}
-
-// The compilation cache's key is wazero's own; which modules it holds is
-// kept beside it, one empty file per module named by the digest of its
-// bytes, in a directory named by wazero's version and the platform (as
-// wazero names its own), written once the compiled form is in the cache.
-
-// compiledMarker returns the path of the marker of the module whose
-// SHA-256 is digest (lowercase hex) in the cache dir.
-func compiledMarker(dir, digest string) string {
-	return filepath.Join(dir, "wasmrpcd-"+wazeroVersion()+"-"+runtime.GOARCH+"-"+runtime.GOOS, digest)
-}
-
-// isCompiled reports whether the cache in dir holds the compiled form of
-// the module whose SHA-256 is digest.
-func isCompiled(dir, digest string) bool {
-	_, err := os.Stat(compiledMarker(dir, digest))
-	return err == nil
-}
-
-// markCompiled records that the cache in dir holds the compiled form of
-// the module whose SHA-256 is digest.
-func markCompiled(dir, digest string) error {
-	path := compiledMarker(dir, digest)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("wasm: compilation cache: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("wasm: compilation cache: %w", err)
-	}
-	return f.Close()
 }
 
 // wazeroVersion is the version of wazero built in, "dev" when unknown.

@@ -3,8 +3,8 @@ package wasm
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,15 +15,13 @@ import (
 func TestPrecompileFillsTheCache(t *testing.T) {
 	dir := t.TempDir()
 	wasm := readWasm(t, "echo")
-	sum := sha256.Sum256(wasm)
-	digest := hex.EncodeToString(sum[:])
-	if isCompiled(dir, digest) {
+	if isSealed(dir, wasm) {
 		t.Fatal("an empty cache holds the module")
 	}
-	if err := Precompile(context.Background(), dir, wasm); err != nil {
+	if err := Precompile(context.Background(), dir, testKey, wasm); err != nil {
 		t.Fatal(err)
 	}
-	if !isCompiled(dir, digest) {
+	if !isSealed(dir, wasm) {
 		t.Fatal("after Precompile the cache does not hold the module")
 	}
 	// A runtime on the same cache loads it without its Compiler.
@@ -41,11 +39,11 @@ func TestPrecompileRefusesInvalidModules(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			err := Precompile(context.Background(), dir, wasm)
+			err := Precompile(context.Background(), dir, testKey, wasm)
 			if !errors.Is(err, ErrInvalidModule) {
 				t.Fatalf("Precompile: %v, want ErrInvalidModule", err)
 			}
-			if sum := sha256.Sum256(wasm); isCompiled(dir, hex.EncodeToString(sum[:])) {
+			if isSealed(dir, wasm) {
 				t.Error("an invalid module is recorded as compiled")
 			}
 		})
@@ -57,7 +55,7 @@ func TestRuntimeCompilesNewModulesWithItsCompiler(t *testing.T) {
 	var calls atomic.Int32
 	r, _ := newRuntime(t, Config{CacheDir: dir, Compiler: func(ctx context.Context, wasm []byte) error {
 		calls.Add(1)
-		return Precompile(ctx, dir, wasm)
+		return Precompile(ctx, dir, testKey, wasm)
 	}})
 	load(t, r, "echo", Limits{})
 	load(t, r, "echo", Limits{})
@@ -146,21 +144,21 @@ func TestCompilerProcess(t *testing.T) {
 // compiled form is the cache's error, not the module's.
 func TestPrecompileCacheError(t *testing.T) {
 	wasm := readWasm(t, "echo")
-	good := t.TempDir()
-	if err := Precompile(context.Background(), good, wasm); err != nil {
-		t.Fatal(err)
-	}
-	sub, err := filepath.Glob(filepath.Join(good, "wazero-*"))
-	if err != nil || len(sub) != 1 {
-		t.Fatalf("wazero's directory in the cache: %v %v", sub, err)
-	}
-	// wazero's directory is a file here: nothing can be written in it.
+	// The directory of the entries is a file here: nothing can be
+	// written in it.
 	bad := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bad, filepath.Base(sub[0])), nil, 0o600); err != nil {
+	if err := os.WriteFile(versionDir(bad), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err = Precompile(context.Background(), bad, wasm)
+	err := Precompile(context.Background(), bad, testKey, wasm)
 	if err == nil || errors.Is(err, ErrInvalidModule) || !strings.Contains(err.Error(), "compilation cache") {
 		t.Fatalf("Precompile into a broken cache: %v, want a compilation cache error", err)
 	}
+}
+
+// isSealed reports whether the cache in dir holds an entry of wasm that
+// passes its check with testKey.
+func isSealed(dir string, wasm []byte) bool {
+	_, err := readSealed(versionDir(dir), testKey, sha256.Sum256(wasm), io.Discard)
+	return err == nil
 }

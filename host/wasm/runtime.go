@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -27,6 +25,7 @@ type Runtime struct {
 	log      *slog.Logger
 	cache    wazero.CompilationCache
 	rtConfig wazero.RuntimeConfig
+	disk     *diskCache // nil without a CacheDir
 
 	mu      sync.Mutex // guards modules, closed
 	modules map[*Module]struct{}
@@ -34,7 +33,8 @@ type Runtime struct {
 }
 
 // NewRuntime returns a runtime configured by cfg. It creates cfg.CacheDir
-// when it is missing.
+// (0700) and cfg.CacheKeyFile when they are missing, and refuses a
+// CacheDir that another user owns or that group or others may write.
 func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -44,15 +44,13 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.Compiler != nil && cfg.CacheDir == "" {
 		return nil, errors.New("wasm: a Compiler needs a CacheDir")
 	}
+	var disk *diskCache
 	if cfg.CacheDir == "" {
 		cache = wazero.NewCompilationCache()
 	} else {
-		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
-		}
 		var err error
-		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
-			return nil, fmt.Errorf("wasm: compilation cache: %w", err)
+		if disk, cache, err = openDiskCache(cfg.CacheDir, cfg.CacheKeyFile); err != nil {
+			return nil, err
 		}
 	}
 	return &Runtime{
@@ -60,6 +58,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		log:      log,
 		cache:    cache,
 		rtConfig: runtimeConfig(cache),
+		disk:     disk,
 		modules:  make(map[*Module]struct{}),
 	}, nil
 }
@@ -126,12 +125,15 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 
 	sum := sha256.Sum256(wasm)
 	digest := hex.EncodeToString(sum[:])
-	if r.cfg.Compiler != nil && !isCompiled(r.cfg.CacheDir, digest) {
-		began := time.Now()
-		if err := r.cfg.Compiler(ctx, wasm); err != nil { // it compiles what sandbox makes of wasm too
+	if r.disk != nil {
+		// wazero finds the checked compiled form for the time of the
+		// compile (see cacheentry.go): the entry of the module's digest
+		// holds what sandbox makes of it, compiled (see compileSealed).
+		release, err := r.disk.stage(ctx, name, sum, wasm, r.cfg.Compiler, r.log)
+		if err != nil {
 			return nil, err
 		}
-		r.log.Info("module compiled out of process", "module", name, "took", time.Since(began))
+		defer release()
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, r.rtConfig)
 	defer func() {
@@ -142,11 +144,6 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	compiled, err := rt.CompileModule(compileContext(ctx), sb.wasm)
 	if err != nil {
 		return nil, compileError(ctx, err)
-	}
-	if r.cfg.CacheDir != "" {
-		if err := markCompiled(r.cfg.CacheDir, digest); err != nil {
-			r.log.Warn("cannot record a compiled module in the cache", "module", name, "err", err)
-		}
 	}
 	if err := checkCompiled(compiled, lim, memCap); err != nil {
 		return nil, err
@@ -232,6 +229,11 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	if err := r.cache.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing the compilation cache: %w", err))
+	}
+	if r.disk != nil {
+		if err := r.disk.close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the compilation cache: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

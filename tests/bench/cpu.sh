@@ -56,8 +56,8 @@ for s in $SERVERS; do
 	t="cpu_${s//-/_}_$id"
 	case $s in
 	wasmrpcd)
-		printf 'transport_url: %s\nserver: %s\nadmin_listen: ""\ncache_dir: %s\nlog: {level: warn}\nmodules:\n  - {name: testkit, path: %s, topic: %s}\n' \
-			"$URL" "$SERVER" "$PWD/.cache/wasmrpcd" "$PWD/modules/testkit/testkit.wasm" "$t" >"$tmp/wasmrpcd.yaml"
+		printf 'transport_url: %s\nserver: %s\nadmin_listen: ""\ncache_dir: %s\ncache_key_file: %s\nlog: {level: warn}\nmodules:\n  - {name: testkit, path: %s, topic: %s}\n' \
+			"$URL" "$SERVER" "$PWD/.cache/wasmrpcd" "$PWD/.cache/wasmrpcd.key" "$PWD/modules/testkit/testkit.wasm" "$t" >"$tmp/wasmrpcd.yaml"
 		bin/wasmrpcd run --config "$tmp/wasmrpcd.yaml" >/dev/null 2>"$tmp/wasmrpcd.log" &
 		;;
 	rpcecho-*) bin/rpcecho -url "$URL" -topic "$t" -server "$SERVER" -publish-channels "${s#rpcecho-}" >/dev/null 2>&1 & ;;

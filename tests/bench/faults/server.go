@@ -51,6 +51,7 @@ func startServer(ctx context.Context, cfg *config, n names) (*server, error) {
 			"server":           n.server,
 			"admin_listen":     "",
 			"cache_dir":        cache,
+			"cache_key_file":   cache + ".key",
 			"log":              map[string]string{"level": "info", "format": "json"},
 			"modules":          []map[string]any{{"name": "testkit", "path": module, "topic": n.topic}},
 		})

@@ -37,6 +37,7 @@ func (b *bench) start(cache, modFile string) (*daemon, error) {
 		"server":           server,
 		"admin_listen":     "127.0.0.1:0",
 		"cache_dir":        cache,
+		"cache_key_file":   cache + ".key",
 		"log":              map[string]string{"level": "info", "format": "json"},
 		"modules":          []map[string]any{{"name": "testkit", "path": modFile, "topic": b.topic}},
 	}
