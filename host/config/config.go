@@ -49,6 +49,7 @@ const (
 	DefaultMaxNotificationSize = Size(budget.DefaultMaxNotificationSize)
 	DefaultGuestLogLevel       = LevelDebug
 	DefaultGuestLogMaxLevel    = LevelError
+	DefaultStackLimit          = 4 * MiB
 	// DefaultMaxHops and DefaultMaxSendsPerRequest bound the chains of
 	// calls and casts guests make (docs/RATIONALE.md, "Call chains").
 	DefaultMaxHops            = 4
@@ -178,6 +179,10 @@ type Tenant struct {
 	MaxInstances int `yaml:"max_instances"`
 	// MaxResultSize caps the CBOR result of one call. Default 4MiB.
 	MaxResultSize Size `yaml:"max_result_size"`
+	// StackLimit caps the call stack of one call, counted as the host
+	// counts frames (see host/wasm's stack.go), from 64KiB to 256MiB.
+	// Default 4MiB.
+	StackLimit Size `yaml:"stack_limit"`
 	// MaxConcurrency bounds the calls and notifications of all the
 	// tenant's modules that run at once, so that one tenant cannot take
 	// every executor thread. Default: MaxInstances.
@@ -336,6 +341,7 @@ func NewTenant(name string) *Tenant {
 		CallTimeout:    DefaultCallTimeout,
 		MaxInstances:   DefaultMaxInstances,
 		MaxResultSize:  DefaultMaxResultSize,
+		StackLimit:     DefaultStackLimit,
 		MaxConcurrency: DefaultMaxInstances,
 
 		ContextHiddenKeys:   slices.Clone(DefaultContextHiddenKeys),

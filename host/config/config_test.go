@@ -28,6 +28,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 		"tenants.t.call_timeout: must be positive, got 0s\n" +
 		"tenants.t.max_instances: must be at least 1, got 0\n" +
 		"tenants.t.max_result_size: must be from 1B to 4GiB-1B, got 0\n" +
+		"tenants.t.stack_limit: must be from 64KiB to 256MiB, got 0\n" +
 		"tenants.t.max_hops: must be from 1 to 65536, got 0\n" +
 		"tenants.t.max_sends_per_request: must be at least 1, got 0\n" +
 		"tenants.t.rpc_targets[0]: exchange must not be empty (\"*\" for any)\n" +

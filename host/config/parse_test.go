@@ -109,6 +109,7 @@ tenants:
     call_timeout: 2s
     max_instances: 4
     max_result_size: 1048576
+    stack_limit: 8MiB
     max_concurrency: 2
     cpu_nice: 10
     max_hops: 3
@@ -162,7 +163,7 @@ modules:
 				"default": NewTenant("default"),
 				"gold": {
 					Name: "gold", MemoryLimit: GiB, CallTimeout: Duration(2 * time.Second),
-					MaxInstances: 4, MaxResultSize: MiB, MaxConcurrency: 2,
+					MaxInstances: 4, MaxResultSize: MiB, StackLimit: 8 * MiB, MaxConcurrency: 2,
 					CPUNice: 10, MaxHops: 3, MaxSendsPerRequest: 5,
 					RPCTargets: []RPCTarget{
 						{Exchange: "*", Topic: "*"},

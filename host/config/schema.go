@@ -142,6 +142,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			{"call_timeout", func(v *yaml.Node, p string) { d.duration(v, p, &t.CallTimeout) }},
 			{"max_instances", func(v *yaml.Node, p string) { d.integer(v, p, &t.MaxInstances) }},
 			{"max_result_size", func(v *yaml.Node, p string) { d.size(v, p, &t.MaxResultSize) }},
+			{"stack_limit", func(v *yaml.Node, p string) { d.size(v, p, &t.StackLimit) }},
 			{"max_concurrency", func(v *yaml.Node, p string) {
 				concurrency = present(v)
 				d.integer(v, p, &t.MaxConcurrency)

@@ -23,7 +23,9 @@ const (
 	maxMemoryLimit = 4 * GiB
 	maxResultSize  = 4*GiB - 1
 	// maxGuestLine is the longest guest log line (host/wasm's maxLogLine).
-	maxGuestLine = 8 * KiB
+	maxGuestLine  = 8 * KiB
+	minStackLimit = 64 * KiB
+	maxStackLimit = 256 * MiB
 )
 
 // Validate checks every value and every reference between them, and
@@ -182,6 +184,9 @@ func (v *validator) tenant(name string, t *Tenant) {
 	v.atLeast(p+".max_instances", t.MaxInstances, 1)
 	if t.MaxResultSize < 1 || t.MaxResultSize > maxResultSize {
 		v.add(p+".max_result_size", "must be from 1B to 4GiB-1B, got %s", t.MaxResultSize)
+	}
+	if t.StackLimit < minStackLimit || t.StackLimit > maxStackLimit {
+		v.add(p+".stack_limit", "must be from 64KiB to 256MiB, got %s", t.StackLimit)
 	}
 	if _, set := v.c.lines[p+".max_concurrency"]; set || t.MaxInstances >= 1 {
 		// Unset, it follows max_instances: report only max_instances.

@@ -142,6 +142,7 @@ func limitsOf(t *config.Tenant) wasm.Limits {
 		CallTimeout:   t.CallTimeout.Std(),
 		MaxInstances:  t.MaxInstances,
 		MaxResultSize: int(t.MaxResultSize),
+		StackLimit:    uint64(t.StackLimit),
 	}
 }
 

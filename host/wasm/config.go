@@ -52,6 +52,9 @@ type Limits struct {
 	// between the modules of a tenant. nil means a budget of the module's
 	// own with budget.Default().
 	Budget *budget.Tenant
+	// StackLimit caps each call's stack, in bytes as the host counts
+	// them (see stack.go); 0 means DefaultStackLimit.
+	StackLimit uint64
 }
 
 // Default limits.
@@ -59,6 +62,8 @@ const (
 	DefaultMemoryLimit  = 64 << 20
 	DefaultCallTimeout  = 30 * time.Second
 	DefaultMaxInstances = 8
+	DefaultStackLimit   = 4 << 20
+	maxStackLimit       = 256 << 20
 )
 
 const (
@@ -84,6 +89,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	if l.Budget == nil {
 		l.Budget = budget.New("", budget.Default())
 	}
+	if l.StackLimit == 0 {
+		l.StackLimit = DefaultStackLimit
+	}
 	switch {
 	case l.MemoryLimit < pageSize || l.MemoryLimit > maxMemory:
 		return l, fmt.Errorf("memory limit %d bytes is outside 64 KiB..4 GiB", l.MemoryLimit)
@@ -93,6 +101,8 @@ func (l Limits) withDefaults() (Limits, error) {
 		return l, fmt.Errorf("max instances %d is negative", l.MaxInstances)
 	case l.MaxResultSize < 0 || l.MaxResultSize > maxI32Bytes:
 		return l, fmt.Errorf("max result size %d is outside 0..2 GiB", l.MaxResultSize)
+	case l.StackLimit < 64<<10 || l.StackLimit > maxStackLimit:
+		return l, fmt.Errorf("stack limit %d bytes is outside 64 KiB..256 MiB", l.StackLimit)
 	}
 	l.MemoryLimit &^= pageSize - 1
 	if l.MemoryLimit == maxMemory {

@@ -19,7 +19,8 @@
 // not speak this host's ABI version (ErrABIVersion, decided before
 // anything else about the module is read, as go-plugin negotiates its
 // protocol), a WASI command instead of a reactor (ErrCommandModule), a
-// memory that starts above the limit (ErrMemoryLimit), a failing
+// memory that starts above the limit, or tables that could hold more
+// than it (ErrMemoryLimit), a table import (ErrInvalidModule), a failing
 // _initialize (ErrInitialize), a manifest that does not decode or check
 // (ErrManifest), and exports that are missing or have the wrong signature
 // (ErrMissingExport, ErrSignature).
@@ -33,8 +34,10 @@
 // to. The host imports of module "wasmrpc" (log, call, cast, notify,
 // response) are served by [Config.Host].
 //
-// Limits ([Limits]) are per module: each instance's memory is capped by
-// MemoryLimit (a grow past it answers -1 and, when the guest then fails,
+// Limits ([Limits]) are per module: each instance's memory and tables
+// are capped by MemoryLimit (a grow past it answers -1 and, when the
+// guest then fails, ErrMemoryLimit; a table without a declared maximum
+// cannot grow), each call's stack by StackLimit (a call past it fails with
 // ErrMemoryLimit), each call by CallTimeout and by the caller's context
 // (the runtime is built WithCloseOnContextDone, so closing an instance
 // stops the guest at its next loop or call), each result by

@@ -28,6 +28,13 @@ type instance struct {
 	mod    api.Module
 	mem    api.Memory
 	capped *cappedMemory
+	// stackLeft and stackLow are the instance's stack budget and its
+	// low-water mark (see stack.go).
+	stackLeft, stackLow api.MutableGlobal
+	// stackPeaks is how deep each function went since it was looked up
+	// (see stackUsed), stackKept their sum.
+	stackPeaks []uint64
+	stackKept  uint64
 
 	// fns are the manifest's exports, by index in Module.exportNames.
 	fns         []api.Function
@@ -82,7 +89,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		WithRandSource(crand.Reader)
 	ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
 		func(capacity, _ uint64) experimental.LinearMemory {
-			in.capped = newCappedMemory(m.lim.MemoryLimit, capacity)
+			in.capped = newCappedMemory(m.memCap, capacity)
 			return in.capped
 		}))
 	m.instances.Store(in.name, in)
@@ -100,6 +107,15 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		in.close()
 		return nil, fmt.Errorf("%w: it defines no memory named %q", ErrInvalidModule, abi.ExportMemory)
 	}
+	left, _ := mod.ExportedGlobal(exportStackLeft).(api.MutableGlobal)
+	low, _ := mod.ExportedGlobal(exportStackLow).(api.MutableGlobal)
+	if left == nil || low == nil {
+		in.close()
+		return nil, fmt.Errorf("%w: the stack budget's globals are missing", ErrInvalidModule)
+	}
+	in.stackLeft, in.stackLow = left, low
+	in.stackLeft.Set(m.lim.StackLimit)
+	in.stackLow.Set(m.lim.StackLimit)
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 		if err := in.invoke(ctx, init, abi.ExportInitialize, nil); err != nil {
 			in.close()
@@ -117,6 +133,9 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 // resolve looks up the manifest's exports once, for every later call.
 func (in *instance) resolve(names []string) {
 	in.fns = make([]api.Function, len(names))
+	if len(in.stackPeaks) != len(names)+slotsExtra {
+		in.stackPeaks = make([]uint64, len(names)+slotsExtra)
+	}
 	for i, name := range names {
 		in.fns[i] = in.mod.ExportedFunction(name)
 	}
@@ -134,6 +153,7 @@ func (in *instance) invoke(ctx context.Context, fn api.Function, export string, 
 	in.started = time.Now()
 	in.cc.parent = ctx
 	in.cc.deadline = in.started.Add(in.m.lim.CallTimeout)
+	in.stackLow.Set(in.m.lim.StackLimit)
 	var stop func() bool
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { in.cc.end(ctx.Err()) })
@@ -202,6 +222,7 @@ func (in *instance) call(ctx context.Context, idx int, reqCtx, args []byte) ([]b
 	if err := in.invoke(ctx, in.fns[idx], in.m.exportNames[idx], reqCtx); err != nil {
 		return nil, err
 	}
+	in.stackUsed(idx)
 	ptr, size, err := guestSpan(st[0], uint64(in.mem.Size()), in.m.lim.MaxResultSize)
 	if err != nil {
 		in.broken = true
@@ -246,11 +267,13 @@ func (in *instance) reserve(ctx context.Context, n int) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", abi.ExportFree, err)
 		}
+		in.stackUsed(len(in.fns) + slotFree)
 	}
 	st[0] = size
 	if err := in.invoke(ctx, in.alloc, abi.ExportAlloc, nil); err != nil {
 		return fmt.Errorf("%s: %w", abi.ExportAlloc, err)
 	}
+	in.stackUsed(len(in.fns) + slotAlloc)
 	in.broken = true // until the buffer is checked
 	ptr := uint32(st[0])
 	switch {
@@ -283,6 +306,10 @@ func (in *instance) failure(err error) error {
 	if in.capped != nil && in.capped.refused {
 		return fmt.Errorf("%w of %s: memory.grow was refused%s",
 			ErrMemoryLimit, formatBytes(m.lim.MemoryLimit), stderr)
+	}
+	if in.stackLeft != nil && int32(in.stackLeft.Get()) < 0 {
+		return fmt.Errorf("%w: the call stack passed its limit of %s (recursion too deep)%s",
+			ErrMemoryLimit, formatBytes(m.lim.StackLimit), stderr)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

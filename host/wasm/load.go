@@ -60,8 +60,9 @@ func checkSignature(defs map[string]api.FunctionDefinition, name string, want si
 
 // checkCompiled checks what can be checked without running the module:
 // that it says which ABI it speaks, is a reactor, has its memory within
-// the limit, and imports only what this host provides.
-func checkCompiled(c wazero.CompiledModule, lim Limits) error {
+// what its tables leave of the limit (memCap), and imports only what this
+// host provides.
+func checkCompiled(c wazero.CompiledModule, lim Limits, memCap uint64) error {
 	defs := c.ExportedFunctions()
 	def, ok := defs[abi.ExportABIVersion]
 	if !ok {
@@ -85,7 +86,11 @@ func checkCompiled(c wazero.CompiledModule, lim Limits) error {
 	if !ok {
 		return fmt.Errorf("%w: it exports no memory named %q", ErrInvalidModule, abi.ExportMemory)
 	}
-	if need := uint64(mem.Min()) * pageSize; need > lim.MemoryLimit {
+	if need := uint64(mem.Min()) * pageSize; need > memCap {
+		if memCap < lim.MemoryLimit {
+			return fmt.Errorf("%w: its memory starts at %s and its tables can take %s, the limit is %s",
+				ErrMemoryLimit, formatBytes(need), formatSize(lim.MemoryLimit-memCap), formatBytes(lim.MemoryLimit))
+		}
 		return fmt.Errorf("%w: its memory starts at %s, the limit is %s",
 			ErrMemoryLimit, formatBytes(need), formatBytes(lim.MemoryLimit))
 	}

@@ -20,9 +20,12 @@ type Module struct {
 	size     int
 	manifest *abi.Manifest
 	lim      Limits
-	log      *slog.Logger
-	host     HostCalls
-	owner    *Runtime
+	// memCap is the cap of each instance's linear memory: the memory
+	// limit less what its tables can take (see memoryCap).
+	memCap uint64
+	log    *slog.Logger
+	host   HostCalls
+	owner  *Runtime
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule

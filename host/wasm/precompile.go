@@ -56,9 +56,10 @@ func Precompile(ctx context.Context, dir string, key []byte, wasm []byte) error 
 	return compileSealed(ctx, vdir, key, digest, wasm)
 }
 
-// compileSealed compiles wasm, whose SHA-256 is digest, in a private
-// directory of its own in the cache's version directory vdir, and seals
-// what wazero wrote there as the module's entry.
+// compileSealed compiles what sandbox makes of wasm, whose SHA-256 is
+// digest, in a private directory of its own in the cache's version
+// directory vdir, and seals what wazero wrote there as the module's
+// entry: the entry of a module's digest holds its sandboxed form.
 func compileSealed(ctx context.Context, vdir string, key []byte, digest [sha256.Size]byte, wasm []byte) error {
 	tmp, err := os.MkdirTemp(vdir, ".compile-")
 	if err != nil {
@@ -72,7 +73,13 @@ func compileSealed(ctx context.Context, vdir string, key []byte, digest [sha256.
 	defer cache.Close(context.Background())
 	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(cache))
 	defer rt.Close(context.Background())
-	compiled, err := rt.CompileModule(compileContext(ctx), wasm)
+	// The Runtime compiles what sandbox makes of the module: so must its
+	// compiler, for the cache to hold what the Runtime looks up.
+	sb, err := sandbox(wasm)
+	if err != nil {
+		return err
+	}
+	compiled, err := rt.CompileModule(compileContext(ctx), sb.wasm)
 	if err != nil {
 		return compileError(ctx, err)
 	}

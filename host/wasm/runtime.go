@@ -101,6 +101,21 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	if !bytes.HasPrefix(wasm, wasmMagic) {
 		return nil, fmt.Errorf("%w: not a WebAssembly binary (it does not start with \\0asm)", ErrInvalidModule)
 	}
+	// The digest is of the module's own bytes (what a pin names); what
+	// compiles is the module with its tables bounded and its stack
+	// counted (see sandbox).
+	sb, err := sandbox(wasm)
+	if err != nil {
+		return nil, err
+	}
+	memCap, err := memoryCap(lim, sb.tables)
+	if err != nil {
+		return nil, err
+	}
+	if sb.maxFrame > lim.StackLimit {
+		r.log.Warn("a function of the module counts more than the stack limit a frame: a call of it fails; raise the tenant's stack_limit to call it",
+			"module", name, "frame", formatSize(sb.maxFrame), "stack_limit", formatBytes(lim.StackLimit))
+	}
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
@@ -112,7 +127,8 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 	digest := hex.EncodeToString(sum[:])
 	if r.disk != nil {
 		// wazero finds the checked compiled form for the time of the
-		// compile (see cacheentry.go).
+		// compile (see cacheentry.go): the entry of the module's digest
+		// holds what sandbox makes of it, compiled (see compileSealed).
 		release, err := r.disk.stage(ctx, name, sum, wasm, r.cfg.Compiler, r.log)
 		if err != nil {
 			return nil, err
@@ -125,11 +141,11 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 			_ = rt.Close(context.Background())
 		}
 	}()
-	compiled, err := rt.CompileModule(compileContext(ctx), wasm)
+	compiled, err := rt.CompileModule(compileContext(ctx), sb.wasm)
 	if err != nil {
 		return nil, compileError(ctx, err)
 	}
-	if err := checkCompiled(compiled, lim); err != nil {
+	if err := checkCompiled(compiled, lim, memCap); err != nil {
 		return nil, err
 	}
 
@@ -138,6 +154,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasm []byte, lim Limits
 		digest:   digest,
 		size:     len(wasm),
 		lim:      lim,
+		memCap:   memCap,
 		log:      r.log.With("module", name),
 		host:     r.cfg.Host,
 		owner:    r,
