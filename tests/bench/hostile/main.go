@@ -19,6 +19,7 @@
 //
 //	go run ./tests/bench/hostile -bin bin/wasmrpcd
 //	go run ./tests/bench/hostile -attacks spin,grow
+//	go run ./tests/bench/hostile -cpu-nice 10
 //
 // It runs from the checkout's top directory (after `make modules
 // build`) and deletes the queues and exchanges it declared.
@@ -30,6 +31,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +51,7 @@ func main() {
 	flag.DurationVar(&cfg.pause, "pause", 2*time.Millisecond, "each well-behaved caller's pause between calls")
 	flag.IntVar(&cfg.attackers, "attackers", 2, "callers repeating the attack, each with one call in flight")
 	flag.DurationVar(&cfg.phase, "phase", 10*time.Second, "the length of each phase")
+	flag.IntVar(&cfg.cpuNice, "cpu-nice", 0, "the hostile tenant's cpu_nice")
 	only := flag.String("attacks", "", "comma-separated attacks to run (default: all): "+strings.Join(attackNames(), ", "))
 	flag.Parse()
 	cfg.url = os.Getenv("AMQP_URL")
@@ -68,7 +71,7 @@ func main() {
 
 type config struct {
 	bin, testkit, cacheDir, url string
-	callers, attackers          int
+	callers, attackers, cpuNice int
 	pause, phase                time.Duration
 	attacks                     []attack
 }
@@ -122,7 +125,7 @@ func run(cfg *config) error {
 		}
 		good.Close()
 	}()
-	fmt.Printf("good: %d callers pausing %v; attacks: %d callers each; phases of %v\n", cfg.callers, cfg.pause, cfg.attackers, cfg.phase)
+	fmt.Printf("good: %d callers pausing %v; attacks: %d callers each, cpu_nice %d; phases of %v\n", cfg.callers, cfg.pause, cfg.attackers, cfg.cpuNice, cfg.phase)
 
 	m := &meter{cfg: cfg, d: d, good: good, tr: tr, exchange: exchange, prefix: prefix}
 	steady, err := m.phase(nil)
@@ -183,8 +186,15 @@ func daemonConfig(cfg *config, rabbitURL, exchange, prefix string) (map[string]a
 		"log":              map[string]string{"level": "info", "format": "json"},
 		"tenants": map[string]any{
 			"good":    map[string]any{},
-			"hostile": hostileTenant,
+			"hostile": withKey(hostileTenant, "cpu_nice", cfg.cpuNice),
 		},
 		"modules": modules,
 	}, topics, nil
+}
+
+// withKey returns a copy of m with key set to v.
+func withKey(m map[string]any, key string, v any) map[string]any {
+	out := maps.Clone(m)
+	out[key] = v
+	return out
 }
