@@ -35,26 +35,31 @@ const (
 // log, the rest counted dropped in /metrics and reported in one line; a
 // call that notifies in a loop gets RateLimitExceeded after the
 // notification burst, and the broker holds at most burst + rate × call
-// time of them; an oversized payload is refused with a ValueError. A
+// time of them, and a tenant that sends large payloads is held to its
+// bytes; an oversized payload is refused with a ValueError. A
 // module of another tenant logs all its lines meanwhile.
 func TestHostileBudgets(t *testing.T) {
 	n := newNames(t)
 	ex := n.exchange()
 	topic := n.topic("flood", "s1")
 	goodTopic := n.topic("good", "s1")
-	quietTopic, cappedTopic := n.topic("quiet", "s1"), n.topic("capped", "s1")
+	quietTopic, cappedTopic, bulkTopic := n.topic("quiet", "s1"), n.topic("capped", "s1"), n.topic("bulk", "s1")
 	notes := n.prefix + "_notes"
 	d := startDaemon(t, daemonConfig{
 		Exchange: ex, Server: "s1",
 		Extra: map[string]any{"tenants": map[string]any{
 			"hostile": map[string]any{"memory_limit": "16MiB", "call_timeout": floodTimeout.String(), "max_instances": 2,
 				"notification_topics": []string{notes}},
+			// bulk's notifications are counted only in bytes.
+			"bulk": map[string]any{"memory_limit": "16MiB", "call_timeout": floodTimeout.String(), "notification_rate": 0,
+				"publish_rate": "1MiB", "publish_burst": "4MiB", "notification_topics": []string{notes}},
 			"quiet":  map[string]any{"guest_log_level": "warn"},
 			"capped": map[string]any{"guest_log_max_level": "warn", "log_burst": "64KiB"},
 		}},
 		Modules: []moduleConfig{
 			{Name: "flood", Topic: topic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "hostile"}},
 			{Name: "good", Topic: goodTopic, Files: []string{watModule(t, "flood")}},
+			{Name: "bulk", Topic: bulkTopic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "bulk"}},
 			{Name: "quiet", Topic: quietTopic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "quiet"}},
 			{Name: "capped", Topic: cappedTopic, Files: []string{watModule(t, "flood")}, Extra: map[string]any{"tenant": "capped"}},
 		},
@@ -172,6 +177,29 @@ func TestHostileBudgets(t *testing.T) {
 			t.Errorf("%d notifications published", after-before)
 		}
 		if v := metric("wasmrpcd_guest_host_calls_refused_total", `reason="notification_size",tenant="hostile"`); v != 1 {
+			t.Errorf("%v refusals counted, want 1", v)
+		}
+	})
+	// 200 KiB notifications in a loop, under a tenant that counts them only
+	// in bytes: what reaches the broker is at most the publish burst and
+	// the rate of the call's time.
+	t.Run("publish_flood", func(t *testing.T) {
+		const payload = 200 << 10
+		before := inspect()
+		out := c.call(t, Request{Topic: bulkTopic, Method: "notify_flood", Args: notification(strings.Repeat("x", payload)), Timeout: 60})
+		if err := out.check("remote " + budget.ErrorClass); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.Error.Message, "tenant bulk has sent the broker more than its budget of 1048576 bytes a second (burst 4194304)") {
+			t.Errorf("message %q", out.Error.Message)
+		}
+		got := inspect() - before
+		bytes := got * payload
+		t.Logf("one notify_flood call of %d-byte payloads: %d notifications published (%d bytes), then %v", payload, got, bytes, out)
+		if burst, bound := 4<<20, 4<<20+(1<<20)*int(floodTimeout/time.Second); bytes < burst-payload || bytes > bound {
+			t.Errorf("%d bytes of payload published; want from the burst %d to %d", bytes, burst, bound)
+		}
+		if v := metric("wasmrpcd_guest_host_calls_refused_total", `reason="publish_rate",tenant="bulk"`); v != 1 {
 			t.Errorf("%v refusals counted, want 1", v)
 		}
 	})

@@ -24,6 +24,10 @@ type Config struct {
 	// MaxNotificationSize caps the CBOR payload of one notification, in
 	// bytes; 0 means no cap.
 	MaxNotificationSize int64
+	// PublishRate is the bytes a second of what guests send to the broker
+	// (the requests of their calls and casts, their notifications'
+	// payloads); PublishBurst the bytes at once, and so the largest one.
+	PublishRate, PublishBurst int64
 	// LogLevel is the least severe guest line kept; LogMaxLevel the most
 	// severe level a guest line is written at (a line above it is
 	// written at it).
@@ -42,6 +46,8 @@ const (
 	DefaultNotificationRate    = 100 // a second
 	DefaultNotificationBurst   = 200
 	DefaultMaxNotificationSize = 256 << 10 // bytes
+	DefaultPublishRate         = 16 << 20  // bytes a second
+	DefaultPublishBurst        = 64 << 20  // bytes
 	DefaultLogLevel            = slog.LevelDebug
 	DefaultLogMaxLevel         = slog.LevelError
 )
@@ -53,7 +59,8 @@ func Default() Config {
 		HostCallRate: DefaultHostCallRate, HostCallBurst: DefaultHostCallBurst,
 		NotificationRate: DefaultNotificationRate, NotificationBurst: DefaultNotificationBurst,
 		MaxNotificationSize: DefaultMaxNotificationSize,
-		LogLevel:            DefaultLogLevel, LogMaxLevel: DefaultLogMaxLevel,
+		PublishRate:         DefaultPublishRate, PublishBurst: DefaultPublishBurst,
+		LogLevel: DefaultLogLevel, LogMaxLevel: DefaultLogMaxLevel,
 	}
 }
 
@@ -106,10 +113,12 @@ const (
 	RefuseHostCallRate     Refusal = iota // over the tenant's host call budget
 	RefuseNotificationRate                // over the tenant's notification budget
 	RefuseNotificationSize                // payload over max_notification_size
+	RefusePublishRate                     // over the tenant's publish budget
+	RefusePublishSize                     // larger than the tenant's publish burst
 	numRefusals
 )
 
-var refusalNames = [numRefusals]string{"host_call_rate", "notification_rate", "notification_size"}
+var refusalNames = [numRefusals]string{"host_call_rate", "notification_rate", "notification_size", "publish_rate", "publish_size"}
 
 func (r Refusal) String() string {
 	if r < numRefusals {
@@ -133,7 +142,7 @@ type Counts struct {
 var (
 	Streams  = []Stream{StreamLog, StreamStdout, StreamStderr}
 	Drops    = []Drop{DropRate, DropLevel}
-	Refusals = []Refusal{RefuseHostCallRate, RefuseNotificationRate, RefuseNotificationSize}
+	Refusals = []Refusal{RefuseHostCallRate, RefuseNotificationRate, RefuseNotificationSize, RefusePublishRate, RefusePublishSize}
 )
 
 // Tenant is the budgets of one tenant, shared by all its instances. Its
@@ -148,8 +157,8 @@ type Tenant struct {
 
 // limits are the buckets of one Config.
 type limits struct {
-	cfg                           Config
-	log, hostCalls, notifications *Bucket
+	cfg                                    Config
+	log, hostCalls, notifications, publish *Bucket
 }
 
 // New returns the budgets of the tenant named name (for messages), full.
@@ -166,6 +175,7 @@ func (t *Tenant) Set(cfg Config) {
 		log:           NewBucket(float64(cfg.LogRate), float64(cfg.LogBurst)),
 		hostCalls:     NewBucket(float64(cfg.HostCallRate), float64(cfg.HostCallBurst)),
 		notifications: NewBucket(float64(cfg.NotificationRate), float64(cfg.NotificationBurst)),
+		publish:       NewBucket(float64(cfg.PublishRate), float64(cfg.PublishBurst)),
 	})
 }
 
@@ -236,6 +246,25 @@ func (t *Tenant) Notification(size int) error {
 	}
 	return t.refuse(RefuseNotificationRate, fmt.Sprintf("%s has emitted more notifications than its budget of %d a second (burst %d); this one is refused",
 		t.who(), l.cfg.NotificationRate, l.cfg.NotificationBurst))
+}
+
+// Publish takes size bytes of publish budget for a request or payload a
+// guest sends to the broker, or returns the exception the guest gets.
+func (t *Tenant) Publish(size int) error {
+	if t == nil {
+		return nil
+	}
+	l := t.limits.Load()
+	if l.publish.Take(size) {
+		return nil
+	}
+	if int64(size) > l.cfg.PublishBurst {
+		t.refused[RefusePublishSize].Add(1)
+		return &abi.Error{Class: "ValueError", Module: "builtins",
+			Message: fmt.Sprintf("a message of %d bytes exceeds %s publish_burst of %d bytes", size, t.whose(), l.cfg.PublishBurst)}
+	}
+	return t.refuse(RefusePublishRate, fmt.Sprintf("%s has sent the broker more than its budget of %d bytes a second (burst %d); this message of %d bytes is refused",
+		t.who(), l.cfg.PublishRate, l.cfg.PublishBurst, size))
 }
 
 // ErrorClass is the exception class of a host call refused for a rate:

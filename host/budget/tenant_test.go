@@ -63,7 +63,8 @@ func TestTenantTakeLog(t *testing.T) {
 }
 
 func TestTenantRefusals(t *testing.T) {
-	tn := New("acme", Config{HostCallRate: 1, HostCallBurst: 2, NotificationRate: 1, NotificationBurst: 1, MaxNotificationSize: 100})
+	tn := New("acme", Config{HostCallRate: 1, HostCallBurst: 2, NotificationRate: 1, NotificationBurst: 1, MaxNotificationSize: 100,
+		PublishRate: 1, PublishBurst: 1000})
 	check := func(err error, class, msg string) {
 		t.Helper()
 		if class == "" {
@@ -83,8 +84,12 @@ func TestTenantRefusals(t *testing.T) {
 	check(tn.Notification(101), "ValueError", "notification payload of 101 bytes exceeds tenant acme's max_notification_size of 100 bytes")
 	check(tn.Notification(100), "", "")
 	check(tn.Notification(1), ErrorClass, "tenant acme has emitted more notifications than its budget of 1 a second (burst 1)")
+	check(tn.Publish(1001), "ValueError", "a message of 1001 bytes exceeds tenant acme's publish_burst of 1000 bytes")
+	check(tn.Publish(600), "", "")
+	check(tn.Publish(400), "", "")
+	check(tn.Publish(100), ErrorClass, "tenant acme has sent the broker more than its budget of 1 bytes a second (burst 1000); this message of 100 bytes is refused")
 	c := tn.Counts()
-	if c.Refused != [numRefusals]uint64{1, 1, 1} {
+	if c.Refused != [numRefusals]uint64{1, 1, 1, 1, 1} {
 		t.Errorf("refused %v, want one of each", c.Refused)
 	}
 
@@ -92,6 +97,7 @@ func TestTenantRefusals(t *testing.T) {
 	for range 100 {
 		check(tn.HostCall(), "", "")
 		check(tn.Notification(1<<30), "", "")
+		check(tn.Publish(1<<30), "", "")
 	}
 	if tn.Counts().Refused != c.Refused {
 		t.Error("Set lost the counts")
@@ -100,6 +106,7 @@ func TestTenantRefusals(t *testing.T) {
 	var none *Tenant
 	check(none.HostCall(), "", "")
 	check(none.Notification(1<<30), "", "")
+	check(none.Publish(1<<30), "", "")
 	if !none.TakeLog(StreamLog, 1<<30) {
 		t.Error("a nil tenant dropped a line")
 	}
@@ -109,7 +116,7 @@ func TestTenantRefusals(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	if StreamStderr.String() != "stderr" || DropLevel.String() != "level" || RefuseNotificationSize.String() != "notification_size" {
+	if StreamStderr.String() != "stderr" || DropLevel.String() != "level" || RefuseNotificationSize.String() != "notification_size" || RefusePublishSize.String() != "publish_size" {
 		t.Error("names")
 	}
 	if New("", Config{HostCallRate: 1, HostCallBurst: 1}).HostCall() != nil {

@@ -47,6 +47,8 @@ const (
 	DefaultNotificationRate    = budget.DefaultNotificationRate
 	DefaultNotificationBurst   = budget.DefaultNotificationBurst
 	DefaultMaxNotificationSize = Size(budget.DefaultMaxNotificationSize)
+	DefaultPublishRate         = Size(budget.DefaultPublishRate)
+	DefaultPublishBurst        = Size(budget.DefaultPublishBurst)
 	DefaultGuestLogLevel       = LevelDebug
 	DefaultGuestLogMaxLevel    = LevelError
 	DefaultStackLimit          = 4 * MiB
@@ -234,6 +236,13 @@ type Tenant struct {
 	// MaxNotificationSize caps the CBOR payload of one notification; a
 	// larger one is refused with a ValueError. Default 256KiB.
 	MaxNotificationSize Size `yaml:"max_notification_size"`
+	// PublishRate is the bytes a second the tenant's guests send to the
+	// broker (call and cast requests, notification payloads); a message
+	// over it is refused with a RateLimitExceeded exception. Default 16MiB.
+	PublishRate Size `yaml:"publish_rate"`
+	// PublishBurst is the bytes at once, and so the largest message; a
+	// larger one is refused with a ValueError. Default 64MiB.
+	PublishBurst Size `yaml:"publish_burst"`
 	// GuestLogLevel is the least severe guest log line kept (debug, info,
 	// warn, error); the daemon's log.level applies too. Default debug.
 	GuestLogLevel string `yaml:"guest_log_level"`
@@ -250,8 +259,9 @@ func (t *Tenant) Budget() budget.Config {
 		HostCallRate: int64(t.HostCallRate), HostCallBurst: int64(t.HostCallBurst),
 		NotificationRate: int64(t.NotificationRate), NotificationBurst: int64(t.NotificationBurst),
 		MaxNotificationSize: int64(t.MaxNotificationSize),
-		LogLevel:            slogLevel(t.GuestLogLevel, budget.DefaultLogLevel),
-		LogMaxLevel:         slogLevel(t.GuestLogMaxLevel, budget.DefaultLogMaxLevel),
+		PublishRate:         int64(t.PublishRate), PublishBurst: int64(t.PublishBurst),
+		LogLevel:    slogLevel(t.GuestLogLevel, budget.DefaultLogLevel),
+		LogMaxLevel: slogLevel(t.GuestLogMaxLevel, budget.DefaultLogMaxLevel),
 	}
 }
 
@@ -352,6 +362,8 @@ func NewTenant(name string) *Tenant {
 		NotificationRate:    DefaultNotificationRate,
 		NotificationBurst:   DefaultNotificationBurst,
 		MaxNotificationSize: DefaultMaxNotificationSize,
+		PublishRate:         DefaultPublishRate,
+		PublishBurst:        DefaultPublishBurst,
 		GuestLogLevel:       DefaultGuestLogLevel,
 		GuestLogMaxLevel:    DefaultGuestLogMaxLevel,
 		MaxHops:             DefaultMaxHops,

@@ -232,6 +232,10 @@ func TestParseBad(t *testing.T) {
 			`13: tenants.w.log_rate: size "1.5KiB" is not a whole number (use a smaller unit)`,
 			`13: tenants.w.host_call_rate: want an integer, got 1.5`,
 		}},
+		{"publish budget", url + "tenants:\n  t: {publish_rate: -1}\n  u: {publish_rate: 1MiB, publish_burst: 1KiB}\n  v: {publish_rate: 0, publish_burst: 0}\n", []string{
+			`3: tenants.t.publish_rate: size "-1" is negative`,
+			`4: tenants.u.publish_burst: must be at least 64KiB (the largest message a guest may send), got 1KiB`,
+		}},
 		{"cpu_nice", url + "tenants:\n  t: {cpu_nice: -1}\n  u: {cpu_nice: 20}\n  v: {cpu_nice: 5.5}\n", []string{
 			`3: tenants.t.cpu_nice: must be from 0 (the daemon's priority) to 19, got -1`,
 			`4: tenants.u.cpu_nice: must be from 0 (the daemon's priority) to 19, got 20`,

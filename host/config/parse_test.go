@@ -119,6 +119,8 @@ tenants:
     context_hidden_keys: [auth_token, password]
     log_rate: 64KiB
     log_burst: 128KiB
+    publish_rate: 1MiB
+    publish_burst: 4MiB
     host_call_rate: 0
     host_call_burst: 5
     notification_rate: 10
@@ -177,7 +179,7 @@ modules:
 					},
 					NotificationTopics: []string{"notifications", "*"},
 					ContextHiddenKeys:  []string{"auth_token", "password"},
-					LogRate:            64 * KiB, LogBurst: 128 * KiB,
+					LogRate:            64 * KiB, LogBurst: 128 * KiB, PublishRate: 1 * MiB, PublishBurst: 4 * MiB,
 					HostCallRate: 0, HostCallBurst: 5,
 					NotificationRate: 10, NotificationBurst: 20,
 					MaxNotificationSize: MiB,

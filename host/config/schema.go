@@ -165,6 +165,8 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			{"notification_rate", func(v *yaml.Node, p string) { d.integer(v, p, &t.NotificationRate) }},
 			{"notification_burst", func(v *yaml.Node, p string) { d.integer(v, p, &t.NotificationBurst) }},
 			{"max_notification_size", func(v *yaml.Node, p string) { d.size(v, p, &t.MaxNotificationSize) }},
+			{"publish_rate", func(v *yaml.Node, p string) { d.size(v, p, &t.PublishRate) }},
+			{"publish_burst", func(v *yaml.Node, p string) { d.size(v, p, &t.PublishBurst) }},
 			{"guest_log_level", func(v *yaml.Node, p string) { d.str(v, p, &t.GuestLogLevel) }},
 			{"guest_log_max_level", func(v *yaml.Node, p string) { d.str(v, p, &t.GuestLogMaxLevel) }},
 		})

@@ -364,6 +364,10 @@ func (v *validator) where(path string) string {
 	return path
 }
 
+// minPublishBurst is the smallest publish_burst: a few requests of a
+// service's usual size.
+const minPublishBurst = 64 * KiB
+
 // budgets checks a tenant's budgets: rates of 0 or more (0 is no limit),
 // bursts of at least one (a log burst of at least the longest line), a
 // notification payload cap of 1B to 4GiB-1B, levels in order.
@@ -390,6 +394,12 @@ func (v *validator) budgets(p string, t *Tenant) {
 	}
 	if t.MaxNotificationSize < 1 || t.MaxNotificationSize > maxResultSize {
 		v.add(p+".max_notification_size", "must be from 1B to 4GiB-1B, got %s", t.MaxNotificationSize)
+	}
+	if t.PublishRate < 0 {
+		v.add(p+".publish_rate", "must be 0 (no limit) or more bytes a second, got %s", t.PublishRate)
+	}
+	if t.PublishRate > 0 && t.PublishBurst < minPublishBurst {
+		v.add(p+".publish_burst", "must be at least %s (the largest message a guest may send), got %s", minPublishBurst, t.PublishBurst)
 	}
 	v.oneOf(p+".guest_log_level", "level", t.GuestLogLevel, logLevels)
 	v.oneOf(p+".guest_log_max_level", "level", t.GuestLogMaxLevel, logLevels)

@@ -93,12 +93,14 @@ func (d *Daemon) reportBudgetsOnce() {
 		}
 		refused := func(r budget.Refusal) uint64 { return now.Refused[r] - last.Refused[r] }
 		calls, notes, large := refused(budget.RefuseHostCallRate), refused(budget.RefuseNotificationRate), refused(budget.RefuseNotificationSize)
-		if bytes+lines+calls+notes+large == 0 {
+		sends, huge := refused(budget.RefusePublishRate), refused(budget.RefusePublishSize)
+		if bytes+lines+calls+notes+large+sends+huge == 0 {
 			continue
 		}
 		d.log.Warn("guest budget exceeded", "tenant", name, "interval", budgetReportInterval.String(),
 			"log_bytes_dropped", bytes, "log_lines_dropped", lines,
-			"host_calls_refused", calls, "notifications_refused", notes, "notifications_too_large", large)
+			"host_calls_refused", calls, "notifications_refused", notes, "notifications_too_large", large,
+			"sends_refused", sends, "sends_too_large", huge)
 	}
 }
 
@@ -112,7 +114,7 @@ func (d *Daemon) budgetCollector() prometheus.Collector {
 		"Guest log lines dropped, by reason, as wasmrpcd_guest_log_dropped_bytes_total.",
 		[]string{"tenant", "stream", "reason"}, nil)
 	refused := prometheus.NewDesc("wasmrpcd_guest_host_calls_refused_total",
-		"Guest host calls refused, by reason: host_call_rate, notification_rate or notification_size (over max_notification_size).",
+		"Guest host calls refused, by reason: host_call_rate, notification_rate, notification_size (over max_notification_size), publish_rate or publish_size (over publish_burst).",
 		[]string{"tenant", "reason"}, nil)
 	return collectorFunc{descs: []*prometheus.Desc{droppedBytes, droppedLines, refused}, collect: func(ch chan<- prometheus.Metric) {
 		for name, b := range d.budgetList() {

@@ -18,6 +18,7 @@ func TestBudgetReports(t *testing.T) {
 	acme := config.NewTenant("acme")
 	acme.LogRate, acme.LogBurst = 1, 8*config.KiB
 	acme.HostCallRate, acme.HostCallBurst = 1, 1
+	acme.PublishRate, acme.PublishBurst = 1, 64*config.KiB
 	acme.GuestLogLevel = config.LevelInfo
 	cfg.Tenants["acme"] = acme
 	var out syncBuffer
@@ -41,7 +42,11 @@ func TestBudgetReports(t *testing.T) {
 			_ = b.HostCall()
 			_ = b.HostCall()
 			_ = b.Notification(1 << 30)
-		}, []string{`level=WARN msg="guest budget exceeded" tenant=acme interval=10s log_bytes_dropped=16384 log_lines_dropped=2 host_calls_refused=1 notifications_refused=0 notifications_too_large=1`}},
+			_ = b.Publish(64 << 10)
+			_ = b.Publish(1) // over the rate
+			_ = b.Publish(1 << 20)
+			_ = b.Publish(1 << 20)
+		}, []string{`level=WARN msg="guest budget exceeded" tenant=acme interval=10s log_bytes_dropped=16384 log_lines_dropped=2 host_calls_refused=1 notifications_refused=0 notifications_too_large=1 sends_refused=1 sends_too_large=2`}},
 		{"nothing new", func() {}, nil},
 	} {
 		t.Run(step.name, func(t *testing.T) {

@@ -100,9 +100,9 @@ func TestLogBudget(t *testing.T) {
 }
 
 // TestHostCallBudget: a guest that notifies or casts in a loop gets a
-// RateLimitExceeded exception once the burst is spent, and the host
-// sees exactly the burst; an oversized payload is refused before the
-// host sees it.
+// RateLimitExceeded exception once the burst is spent (of host calls,
+// notifications or bytes sent), and the host sees exactly the burst; an
+// oversized payload or message is refused before the host sees it.
 func TestHostCallBudget(t *testing.T) {
 	notification := func(payload any) []byte {
 		return enc(t, map[string]any{"priority": "info", "publisher_id": "flood", "event_type": "flood.x", "payload": payload})
@@ -116,22 +116,28 @@ func TestHostCallBudget(t *testing.T) {
 		reached  int // host calls the host saw
 		class    string
 		message  string
-		refusals [3]uint64
+		refusals [5]uint64
 	}{
 		{"notify over the notification rate", budget.Config{NotificationRate: tinyRate, NotificationBurst: 5},
 			"rpc.notify_flood", notification("x"), 5, budget.ErrorClass,
-			"tenant acme has emitted more notifications than its budget of 1 a second (burst 5)", [3]uint64{0, 1, 0}},
+			"tenant acme has emitted more notifications than its budget of 1 a second (burst 5)", [5]uint64{0, 1, 0}},
 		{"notify over the host call rate", budget.Config{HostCallRate: tinyRate, HostCallBurst: 3},
 			"rpc.notify_flood", notification("x"), 3, budget.ErrorClass,
-			"tenant acme has made more host calls than its budget of 1 a second (burst 3)", [3]uint64{1, 0, 0}},
+			"tenant acme has made more host calls than its budget of 1 a second (burst 3)", [5]uint64{1, 0, 0}},
 		{"cast over the host call rate", budget.Config{HostCallRate: tinyRate, HostCallBurst: 7},
 			"rpc.cast_flood", cast, 7, budget.ErrorClass,
-			"tenant acme has made more host calls than its budget of 1 a second (burst 7)", [3]uint64{1, 0, 0}},
+			"tenant acme has made more host calls than its budget of 1 a second (burst 7)", [5]uint64{1, 0, 0}},
 		{"payload over max_notification_size", budget.Config{MaxNotificationSize: 1000},
 			"rpc.notify_flood", notification(strings.Repeat("x", 1000)), 0, "ValueError",
-			"notification payload of 1003 bytes exceeds tenant acme's max_notification_size of 1000 bytes", [3]uint64{0, 0, 1}},
+			"notification payload of 1003 bytes exceeds tenant acme's max_notification_size of 1000 bytes", [5]uint64{0, 0, 1}},
+		{"notify over the publish rate", budget.Config{PublishRate: tinyRate, PublishBurst: 5000},
+			"rpc.notify_flood", notification(strings.Repeat("x", 1000)), 4, budget.ErrorClass,
+			"tenant acme has sent the broker more than its budget of 1 bytes a second (burst 5000); this message of 1003 bytes is refused", [5]uint64{0, 0, 0, 1, 0}},
+		{"cast larger than the publish burst", budget.Config{PublishRate: tinyRate, PublishBurst: 10},
+			"rpc.cast_flood", cast, 0, "ValueError",
+			"a message of ", [5]uint64{0, 0, 0, 0, 1}},
 		{"within the budgets", budget.Config{HostCallRate: 1e6, HostCallBurst: 1e6, NotificationRate: 1e6, NotificationBurst: 1e6, MaxNotificationSize: 1003},
-			"rpc.notify_flood", notification(strings.Repeat("x", 1000)), 20000, "", "", [3]uint64{}},
+			"rpc.notify_flood", notification(strings.Repeat("x", 1000)), 20000, "", "", [5]uint64{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			host := &hostFuncs{

@@ -159,6 +159,10 @@ func (m *Module) hostRPC(ctx context.Context, mod api.Module, stack []uint64, ca
 		errno(stack, abi.ErrnoBadRequest)
 		return
 	}
+	if err := m.lim.Budget.Publish(len(b)); err != nil {
+		in.hold(stack, nil, err)
+		return
+	}
 	req.Context = in.contextOr(req.Context)
 	var value []byte
 	switch {
@@ -193,6 +197,10 @@ func (m *Module) hostNotify(ctx context.Context, mod api.Module, stack []uint64)
 		return
 	}
 	if err := m.lim.Budget.Notification(len(n.Payload)); err != nil {
+		in.hold(stack, nil, err)
+		return
+	}
+	if err := m.lim.Budget.Publish(len(n.Payload)); err != nil {
 		in.hold(stack, nil, err)
 		return
 	}
