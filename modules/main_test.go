@@ -32,8 +32,9 @@ var built = []string{
 // hostcallsWasm is the SDK's host-call test module, built by TestMain.
 var hostcallsWasm string
 
-// cacheDir is the compilation cache every runtime of the tests shares, so
-// that each module compiles once.
+// cacheDir is the compilation cache every runtime of the tests shares
+// (its key beside it, in cacheDir.key), so that each module compiles
+// once.
 var cacheDir string
 
 // TestMain builds the modules that are missing or stale with the
@@ -90,7 +91,7 @@ func load(t testing.TB, path string, lim wasm.Limits, host wasm.HostCalls) *wasm
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Config{Host: host, CacheDir: cacheDir})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{Host: host, CacheDir: cacheDir, CacheKeyFile: cacheDir + ".key"})
 	if err != nil {
 		t.Fatal(err)
 	}

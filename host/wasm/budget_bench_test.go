@@ -29,7 +29,7 @@ func BenchmarkGuestLog(b *testing.B) {
 		export := tc.export
 		b.Run(tc.name, func(b *testing.B) {
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			r, err := NewRuntime(context.Background(), Config{Logger: log, CacheDir: testCacheDir})
+			r, err := NewRuntime(context.Background(), Config{Logger: log, CacheDir: testCacheDir, CacheKeyFile: testKeyFile})
 			if err != nil {
 				b.Fatal(err)
 			}
