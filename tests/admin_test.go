@@ -255,10 +255,7 @@ func refusedStart(t *testing.T, cfg daemonConfig, timeout time.Duration) (int, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "wasmrpcd.yaml")
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, string(text))
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, daemonBin, "run", "--config", path)

@@ -331,21 +331,28 @@ func (d *daemon) failures(marker string) int {
 }
 
 // rss returns the daemon process's resident memory in bytes.
-func (d *daemon) rss(t *testing.T) int64 {
+func (d *daemon) rss(t *testing.T) int64 { return d.memory(t, "VmRSS") }
+
+// peakRSS returns the daemon process's peak resident memory in bytes.
+func (d *daemon) peakRSS(t *testing.T) int64 { return d.memory(t, "VmHWM") }
+
+// memory returns a size in bytes of the daemon's /proc/PID/status, such
+// as VmRSS.
+func (d *daemon) memory(t *testing.T, key string) int64 {
 	t.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			var kb int64
 			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
-				t.Fatalf("VmRSS %q: %v", v, err)
+				t.Fatalf("%s %q: %v", key, v, err)
 			}
 			return kb << 10
 		}
 	}
-	t.Fatal("no VmRSS in /proc/PID/status")
+	t.Fatalf("no %s in /proc/PID/status", key)
 	return 0
 }

@@ -166,10 +166,7 @@ func runCheck(t *testing.T, cfg daemonConfig) (string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "wasmrpcd.yaml")
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, string(text))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, daemonBin, "check", "--config", path).CombinedOutput()
@@ -337,25 +334,4 @@ func TestModuleFileOversize(t *testing.T) {
 	if after > huge/8 || after-before > 64<<20 {
 		t.Errorf("peak RSS went from %d to %d MiB for a refused %d MiB file", before>>20, after>>20, huge>>20)
 	}
-}
-
-// peakRSS returns the daemon process's peak resident memory (VmHWM) in
-// bytes.
-func (d *daemon) peakRSS(t *testing.T) int64 {
-	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
-				t.Fatalf("VmHWM %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/PID/status")
-	return 0
 }
