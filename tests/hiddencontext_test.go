@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/wasmrpcd/wasmrpcd/internal/oslopeer"
 )
 
 // TestContextHiddenKeys has a Python oslo.messaging client call the
@@ -25,7 +27,7 @@ func TestContextHiddenKeys(t *testing.T) {
 	}
 	cfg := daemonConfig{Exchange: ex, Server: "wasm", Extra: map[string]any{"tenants": map[string]any{
 		"default": map[string]any{},
-		"open":    map[string]any{"context_hidden_keys": []string{}},
+		"open":    map[string]any{"context_hidden_keys": []string{"user_id", "auth_token"}},
 		"custom":  map[string]any{"context_hidden_keys": []string{"project_id", "roles"}},
 	}}}
 	for tenant, topic := range topics {
@@ -89,9 +91,9 @@ func TestContextHiddenKeysNotForwarded(t *testing.T) {
 	relays := map[string]string{"relay": n.topic("ctx-relay", "wasm"), "openrelay": n.topic("ctx-openrelay", "wasm")}
 	cfg := daemonConfig{Exchange: ex, Server: "wasm", Extra: map[string]any{"tenants": map[string]any{
 		"default":   map[string]any{},
-		"open":      map[string]any{"context_hidden_keys": []string{}},
+		"open":      map[string]any{"context_hidden_keys": []string{"user_id", "auth_token"}},
 		"relay":     map[string]any{"rpc_targets": []string{echo}},
-		"openrelay": map[string]any{"rpc_targets": []string{echo}, "context_hidden_keys": []string{}},
+		"openrelay": map[string]any{"rpc_targets": []string{echo}, "context_hidden_keys": []string{"user_id", "auth_token"}},
 	}}, Modules: []moduleConfig{{Name: "testkit", Topic: echo, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "open"}}}}
 	for tenant, topic := range relays {
 		cfg.Modules = append(cfg.Modules, moduleConfig{Name: tenant, Topic: topic, Files: []string{relayWasm},
@@ -126,4 +128,29 @@ func TestContextHiddenKeysNotForwarded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestContextHiddenKeysInNotifications: a notification's context reaches
+// the guest without its tenant's hidden keys too. testkit emits
+// testkit.seen with the context it got, through the notifier's safe keys
+// (which keep user_id and project_id): a tenant hiding user_id sends it
+// on without user_id, and with project_id, which it does not hide.
+func TestContextHiddenKeysInNotifications(t *testing.T) {
+	c := newChain(t, oslopeer.Debian, newNames(t), "hidden")
+	topic := c.topic("volumes")
+	cfg := testkitConfig(c.exchange, c.n.topic("rpc", "notifyhost"), "notifyhost")
+	cfg.Modules[0].Extra = map[string]any{"notification_topics": []string{topic}}
+	cfg.Tenant = map[string]any{"notification_topics": []string{seenTopic}, "context_hidden_keys": []string{"user_id", "auth_token"}}
+	d := startDaemon(t, cfg)
+	cliNotify(t, c.exchange, topic, pyNotification{Priority: "info", PublisherID: "volume.host1", EventType: "testkit.volume.created",
+		Ctxt: `{"request_id": "req-hidden", "user_id": "u1", "project_id": "p1", "auth_token": "secret"}`, Payload: `{"k": 1}`})
+	got := c.seen.wait("testkit.seen", func(n notification) bool { return n.requestID() == "req-hidden" })
+	for key, want := range map[string]string{"user_id": "", "project_id": `"p1"`, "auth_token": ""} {
+		if v := got.ctxtValue(key); v != want {
+			t.Errorf("context %s of the guest's notification: %q, want %q", key, v, want)
+		}
+	}
+	waitDrained(t, topic+".info")
+	d.stop()
+	c.seen.stop()
 }
