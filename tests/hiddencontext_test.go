@@ -27,7 +27,7 @@ func TestContextHiddenKeys(t *testing.T) {
 	}
 	cfg := daemonConfig{Exchange: ex, Server: "wasm", Extra: map[string]any{"tenants": map[string]any{
 		"default": map[string]any{},
-		"open":    map[string]any{"context_hidden_keys": []string{"user_id", "auth_token"}},
+		"open":    map[string]any{"context_hidden_keys": []string{}},
 		"custom":  map[string]any{"context_hidden_keys": []string{"project_id", "roles"}},
 	}}}
 	for tenant, topic := range topics {
@@ -91,9 +91,9 @@ func TestContextHiddenKeysNotForwarded(t *testing.T) {
 	relays := map[string]string{"relay": n.topic("ctx-relay", "wasm"), "openrelay": n.topic("ctx-openrelay", "wasm")}
 	cfg := daemonConfig{Exchange: ex, Server: "wasm", Extra: map[string]any{"tenants": map[string]any{
 		"default":   map[string]any{},
-		"open":      map[string]any{"context_hidden_keys": []string{"user_id", "auth_token"}},
+		"open":      map[string]any{"context_hidden_keys": []string{}},
 		"relay":     map[string]any{"rpc_targets": []string{echo}},
-		"openrelay": map[string]any{"rpc_targets": []string{echo}, "context_hidden_keys": []string{"user_id", "auth_token"}},
+		"openrelay": map[string]any{"rpc_targets": []string{echo}, "context_hidden_keys": []string{}},
 	}}, Modules: []moduleConfig{{Name: "testkit", Topic: echo, Files: []string{modules.testkit}, Extra: map[string]any{"tenant": "open"}}}}
 	for tenant, topic := range relays {
 		cfg.Modules = append(cfg.Modules, moduleConfig{Name: tenant, Topic: topic, Files: []string{relayWasm},
