@@ -84,10 +84,8 @@ func DecodeNotification(body []byte) (Notification, error) {
 			p.args, err = p.value(p.args[:0])
 			return err
 		case keyHops:
-			p.depth = 1
-			v, err := p.value(nil)
-			p.depth = 0
-			n.Hops = hopsOf(v)
+			var err error
+			n.Hops, err = p.hops()
 			return err
 		default:
 			return p.skip()

@@ -99,10 +99,8 @@ func DecodeRequest(body []byte) (Request, error) {
 		case "version":
 			return p.field("version", &r.Version)
 		case keyHops:
-			p.depth = 1
-			v, err := p.value(nil)
-			p.depth = 0
-			r.Hops = hopsOf(v)
+			var err error
+			r.Hops, err = p.hops()
 			return err
 		case "args":
 			var err error
@@ -167,6 +165,15 @@ func (p *parser) field(name string, dst *string) error {
 	}
 	*dst = s
 	return nil
+}
+
+// hops reads the value of the envelope's hop count member (a member of
+// the envelope, one level down) as hopsOf does.
+func (p *parser) hops() (int, error) {
+	p.depth = 1
+	v, err := p.value(nil)
+	p.depth = 0
+	return hopsOf(v), err
 }
 
 // hopsOf reads a CBOR unsigned integer as a hop count, at most MaxHops;
